@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulator import equations
+from simulator.bundled import models_dir
 from simulator.errors import InputError, suggest
+from simulator.yamlfile import read_yaml
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -142,25 +142,13 @@ class ModelSpec(_Strict):
 
 def bundled_model_path(name: str = "pingliang") -> Path:
     """Path of a model file shipped with the package (models/<name>.yaml)."""
-    return Path(str(resources.files("simulator.models") / f"{name}.yaml"))
+    return models_dir() / f"{name}.yaml"
 
 
 def load_model(path: str | Path | None = None) -> ModelSpec:
     """Read, validate and return a model file; None means the bundled Pingliang model."""
     path = bundled_model_path() if path is None else Path(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, "model", f"cannot read the model file ({exc.strerror or exc})") from None
-    try:
-        raw = yaml.safe_load(raw_bytes.decode("utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "yaml"
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise InputError(path, where, f"malformed YAML: {problem}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "model", "not UTF-8 text") from None
+    raw, raw_bytes = read_yaml(path, str(path), "model file")
     if not isinstance(raw, dict):
         raise InputError(path, "model", "the file must hold a mapping (name, time, stocks, ...)")
     for key in ("path", "sha256"):

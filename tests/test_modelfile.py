@@ -90,9 +90,9 @@ def test_bad_model_input(write_model, path, value, expected):
 def test_malformed_yaml_and_missing_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntime: {start: 0\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad\.yaml: line \d+: malformed YAML"):
+    with pytest.raises(InputError, match=r"bad\.yaml: line \d+, column \d+: malformed YAML"):
         load_model(bad)
-    with pytest.raises(InputError, match=r"nope\.yaml: model: cannot read"):
+    with pytest.raises(InputError, match=r"nope\.yaml: \(file\): no such model file"):
         load_model(tmp_path / "nope.yaml")
     scalar = tmp_path / "scalar.yaml"
     scalar.write_text("3\n", encoding="utf-8")

@@ -1,0 +1,208 @@
+"""Atomic output files.
+
+Every file is written to a temporary name in the folder it belongs in and moved into
+place with `os.replace`, so a reader never sees a half-written file. One scenario's
+outputs (`timeseries.csv`, `summary.json`, `charts/urbanization.png`) are built together
+in a temporary sibling folder first; only when all of them exist are they moved into
+`out_dir`. If anything fails before or while moving, `out_dir` is left as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TIMESERIES = "timeseries.csv"
+SUMMARY = "summary.json"
+CHART = Path("charts") / "urbanization.png"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _tmp_path(path: Path) -> Path:
+    # mkstemp makes the file 0600; give it the mode a plain open() would have.
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` via a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _json_clean(obj: Any) -> Any:
+    """NaN/inf are not JSON: write them as null rather than invalid JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    return (
+        json.dumps(_json_clean(obj), ensure_ascii=False, indent=2, default=_json_default)
+        + "\n"
+    )
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json_text(obj))
+
+
+def csv_text(table: Mapping[str, Any]) -> str:
+    """CSV of a column table (dict of arrays or DataFrame): a header, then one row per
+    entry; floats at repr precision, so the CSV holds the exact values the summary reports."""
+    names = list(table.keys())
+    columns = [np.asarray(table[n]) for n in names]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(names)
+    cells = [[_cell(v) for v in col.tolist()] for col in columns]
+    out.writerows(zip(*cells))
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def atomic_write_csv(path: str | Path, frame: Mapping[str, Any]) -> Path:
+    return atomic_write_text(path, csv_text(frame))
+
+
+def _fsync_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_run_outputs(
+    out_dir: str | Path,
+    frame: Mapping[str, Any],
+    summary: dict,
+    chart_fn: Callable[[Path], Any] | None,
+) -> dict[str, Path]:
+    """Write one scenario's outputs into `out_dir`, all or nothing as far as possible.
+
+    `chart_fn(path)` must render the urbanization chart to `path` (a PNG); pass None to
+    skip the chart. Returns the final paths by kind (`timeseries`, `summary`, `chart`).
+
+    Everything is built in a temporary folder beside `out_dir`. If `out_dir` does not
+    exist, that folder is renamed into place in one step. If it exists, each file is
+    replaced with os.replace after hard-linking (or copying) the old file aside; if a
+    replace fails, the files already replaced are restored, so the folder ends up as it
+    was. Other files in an existing `out_dir` are left alone.
+    """
+    out_dir = Path(out_dir)
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes it 0700
+    rel: dict[str, Path] = {"timeseries": Path(TIMESERIES), "summary": Path(SUMMARY)}
+    if chart_fn is not None:
+        rel["chart"] = CHART
+    try:
+        _fsync_write(stage / TIMESERIES, csv_text(frame))
+        _fsync_write(stage / SUMMARY, json_text(summary))
+        if chart_fn is not None:
+            (stage / CHART).parent.mkdir(parents=True, exist_ok=True)
+            chart_fn(stage / CHART)
+            if not (stage / CHART).is_file():
+                raise RuntimeError(f"chart function wrote no file at {stage / CHART}")
+        if not out_dir.exists():
+            os.replace(stage, out_dir)
+        else:
+            _replace_files(stage, out_dir, list(rel.values()))
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    return {kind: out_dir / r for kind, r in rel.items()}
+
+
+def _replace_files(stage: Path, out_dir: Path, rels: list[Path]) -> None:
+    """Move staged files over existing ones; on failure put the old ones back."""
+    backup = stage / ".backup"
+    backup.mkdir()
+    done: list[tuple[Path, Path | None]] = []  # (target, backup or None if new)
+    created_dirs: list[Path] = []
+    try:
+        for i, r in enumerate(rels):
+            target = out_dir / r
+            if not target.parent.exists():
+                target.parent.mkdir(parents=True)
+                created_dirs.append(target.parent)
+            saved: Path | None = None
+            if target.exists():
+                saved = backup / f"{i}-{target.name}"
+                try:
+                    os.link(target, saved)
+                except OSError:
+                    shutil.copy2(target, saved)
+            os.replace(stage / r, target)
+            done.append((target, saved))
+    except BaseException:
+        for target, saved in reversed(done):
+            try:
+                if saved is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    os.replace(saved, target)
+            except OSError:
+                pass
+        for d in reversed(created_dirs):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise
