@@ -66,6 +66,14 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Load SCENARIO, resolve `extends`, and compile its model; print OK.",
     )
     check.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+
+    # Further subcommands: each adds its parser in its own block below (one block per
+    # command, in the order of DESIGN.md's command list) and its handler to HANDLERS.
+    # [parsers: compare, goal-seek]
+    # [parsers: sweep]
+    # [parsers: calibrate]
+    # [parsers: validate, export]
+    # [parsers: report]
     return p
 
 
@@ -307,14 +315,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# [handlers: compare, goal-seek]
+# [handlers: sweep]
+# [handlers: calibrate]
+# [handlers: validate, export]
+# [handlers: report]
+
+
+HANDLERS = {
+    "run": _cmd_run,
+    "check": _cmd_check,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "check":
-            return _cmd_check(args)
+        return HANDLERS[args.command](args)
     except InputError as exc:
         msg = " ".join(str(exc).split())  # guarantee one line
         print(f"{PROG}: error: {msg}", file=sys.stderr)
@@ -331,7 +349,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command!r}")
 
 
 if __name__ == "__main__":
