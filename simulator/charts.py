@@ -81,8 +81,12 @@ def urbanization_chart(
     title: str,
     lang: str = "zh",
     source_line: str,
+    comparator: tuple[Iterable[int], Iterable[float]] | None = None,
 ) -> Path:
     """Draw the urbanization-rate chart for one scenario and save it as a PNG (200 dpi).
+
+    `comparator` (years, shares), optional: the UN growth-difference projection
+    (simulator.comparator), drawn as a dashed grey line.
 
     `frame` is a `timeseries_frame` (needs `time` and `urbanization_rate`; draws
     `hukou_urbanization_rate` too when present). `targets` are the scenario's targets
@@ -115,6 +119,7 @@ def urbanization_chart(
         else None
     )
     goals = _targets_for(targets, "urbanization_rate")
+    un = ([int(y) for y in comparator[0]], [100.0 * float(v) for v in comparator[1]]) if comparator else None
 
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(8, 5), layout="constrained")
@@ -125,6 +130,9 @@ def urbanization_chart(
         if hukou is not None:
             ax.plot(years, hukou, color="#2c5d8a", lw=1.8, ls="-", marker="s", ms=3,
                     label=text["hukou"])
+        if un is not None:
+            ax.plot(*un, color="#8c8c8c", lw=1.6, ls="--",
+                    label={"zh": "联合国城乡增长差法预测", "en": "UN urban-rural growth difference"}[lang])
 
         # Plan targets: a dashed level line up to the target year, a hollow marker at it,
         # and the simulated value at that year labelled beside it.
@@ -147,8 +155,8 @@ def urbanization_chart(
                             ha="left" if year < years[-1] else "right",
                             va="top", fontsize=9, color="#c0392b")
 
-        lows = resident + (hukou or []) + [100.0 * v for _, v in goals]
-        highs = resident + [100.0 * v for _, v in goals]
+        lows = resident + (hukou or []) + [100.0 * v for _, v in goals] + (un[1] if un else [])
+        highs = resident + [100.0 * v for _, v in goals] + (un[1] if un else [])
         ax.set_ylim(max(0.0, 5 * int(min(lows) // 5) - 5), min(100.0, 5 * int(max(highs) // 5) + 10))
         ax.set_xlim(years[0] - 0.5, years[-1] + 1.2)
         ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
@@ -165,3 +173,290 @@ def urbanization_chart(
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, format="png")
     return path
+
+
+# --------------------------------------------------------------------------- comparison, frontier
+
+#: line colours of the comparison chart (colour-blind-safe Tableau 10), cycled
+_SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                   "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+
+
+def _rc() -> dict:
+    font = register_cjk_font()
+    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
+            "axes.unicode_minus": False}
+
+
+def comparison_chart(
+    rates: dict[str, tuple[list[int], list[float]]],
+    labels: dict[str, str],
+    targets: Iterable[tuple[int, float]],
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+) -> Path:
+    """All scenarios' resident urbanization rates (%) on one chart, the targets marked; PNG.
+
+    `rates` maps a scenario name to (years, rates as shares), `labels` the name to the
+    legend text, `targets` are (year, share) pairs drawn as dashed levels with a marker.
+    """
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
+    text = _TEXT[lang]
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MultipleLocator
+
+    path = Path(path)
+    goals = sorted((int(y), float(v)) for y, v in targets)
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(9, 6.5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        all_pct: list[float] = []
+        years = sorted({int(y) for ys, _ in rates.values() for y in ys})
+        for k, (name, (ys, series)) in enumerate(rates.items()):
+            pct = [100.0 * float(v) for v in series]
+            all_pct += pct
+            style = "-" if k < len(_SERIES_COLOURS) else "--"
+            ax.plot(ys, pct, color=_SERIES_COLOURS[k % len(_SERIES_COLOURS)], ls=style,
+                    lw=2.4 if k == 0 else 1.6, label=labels.get(name, name))
+        for i, (year, value) in enumerate(goals):
+            pct = 100.0 * value
+            all_pct.append(pct)
+            ax.hlines(pct, years[0], year, colors="#7f7f7f", linestyles=":", lw=1)
+            ax.plot([year], [pct], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5,
+                    ls="none", label=text["target"] if i == 0 else None, zorder=5)
+            ax.annotate(text["target_label"].format(year=year, value=round(pct, 2)), (year, pct),
+                        xytext=(-6, 8), textcoords="offset points", ha="right", va="bottom",
+                        fontsize=9)
+        ax.set_ylim(max(0.0, 5 * int(min(all_pct) // 5) - 5), min(100.0, 5 * int(max(all_pct) // 5) + 10))
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
+        ax.xaxis.set_minor_locator(MultipleLocator(1))
+        ax.set_xlabel(text["year"])
+        ax.set_ylabel(text["ylabel"].replace("城镇化率", text["resident"]) if lang == "zh"
+                      else f"{text['resident']} (%)")
+        ax.set_title(title)
+        ax.grid(True, which="major", color="#dddddd", lw=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False,
+                  fontsize=8)
+        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def frontier_chart(
+    grid_a: list[float],
+    grid_b: list[float],
+    values: list[list[float]],
+    target: float,
+    path: str | Path,
+    *,
+    label_a: str,
+    label_b: str,
+    title: str,
+    source_line: str,
+    percent: bool = True,
+    marker: tuple[float, float] | None = None,
+    lang: str = "zh",
+) -> Path:
+    """Filled contours of an indicator over two levers, the target's contour drawn bold; PNG.
+
+    `values[i][j]` is the indicator at (grid_a[j], grid_b[i]); with `percent` the values
+    (shares) are shown in %. `marker` marks the scenario's own setting of the two levers.
+    """
+    import matplotlib
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    scale = 100.0 if percent else 1.0
+    z = scale * np.asarray(values, dtype=float)
+    level = scale * float(target)
+    path = Path(path)
+    names = {"zh": ("目标线 {v:g}%", "情景当前设定"), "en": ("target {v:g}%", "scenario setting")}
+    if lang not in names:
+        raise ValueError(f"lang must be one of {sorted(names)}, not {lang!r}")
+    target_text, marker_text = names[lang]
+    if not percent:
+        target_text = target_text.replace("%", "")
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(7.5, 6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        cf = ax.contourf(grid_a, grid_b, z, levels=14, cmap="viridis")
+        cbar = fig.colorbar(cf, ax=ax)
+        cbar.set_label(("城镇化率（%）" if lang == "zh" else "Urbanization rate (%)") if percent
+                       else ("指标值" if lang == "zh" else "Indicator"))
+        if np.nanmin(z) <= level <= np.nanmax(z):
+            cs = ax.contour(grid_a, grid_b, z, levels=[level], colors="#e15759", linewidths=2.5)
+            ax.clabel(cs, fmt=lambda v: target_text.format(v=round(v, 2)), fontsize=9)
+        else:
+            ax.text(0.5, 0.5, target_text.format(v=round(level, 2)) +
+                    ("：网格内无法达到" if lang == "zh" else ": not reached on this grid"),
+                    transform=ax.transAxes, ha="center", va="center", color="white",
+                    fontsize=11, bbox={"facecolor": "#e15759", "alpha": 0.8, "lw": 0})
+        if marker is not None:
+            ax.plot([marker[0]], [marker[1]], marker="*", ms=14, color="white", mec="black",
+                    ls="none", label=marker_text)
+            ax.legend(loc="upper left", fontsize=8)
+        ax.set_xlabel(label_a)
+        ax.set_ylabel(label_b)
+        ax.set_title(title)
+        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+# --------------------------------------------------------------------------- sweep charts
+
+_SWEEP_TEXT = {
+    "zh": {"median": "中位数", "band90": "5%–95% 区间", "band50": "25%–75% 区间",
+           "target": "{year}年目标 {value:g}%（达成概率 {p:.0%}）", "year": "年份",
+           "ylabel": "常住人口城镇化率（%）", "S1": "一阶指数 S1", "ST": "总效应指数 ST",
+           "mu_star": "μ*（每单位分位数）", "sigma": "σ", "spearman_rho": "斯皮尔曼秩相关系数",
+           "urbanization_rate": "常住人口城镇化率", "hukou_urbanization_rate": "户籍人口城镇化率",
+           "output": "{name} {year}年"},
+    "en": {"median": "Median", "band90": "5–95% band", "band50": "25–75% band",
+           "target": "{year} target {value:g}% (probability {p:.0%})", "year": "Year",
+           "ylabel": "Resident urbanization rate (%)", "S1": "First order S1", "ST": "Total order ST",
+           "mu_star": "mu* (per unit quantile)", "sigma": "sigma", "spearman_rho": "Spearman rank correlation",
+           "urbanization_rate": "Resident urbanization rate", "hukou_urbanization_rate": "Hukou urbanization rate",
+           "output": "{name} {year}"},
+}
+
+
+def _save_atomic(fig: Any, path: Path) -> Path:
+    """Render `fig` as PNG in memory, then write it atomically."""
+    import io
+
+    from simulator.writers import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, format="png", metadata={"Software": None})
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _sweep_rc() -> dict[str, Any]:
+    font = register_cjk_font()
+    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
+            "axes.unicode_minus": False}
+
+
+def fan_chart(
+    years: list[int],
+    bands: dict[str, list[float]],
+    targets: Iterable[dict],
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+) -> Path:
+    """Fan chart of a sweep: 5-95% and 25-75% bands and the median of the urbanization rate.
+
+    `bands` holds shares per year under keys p5, p25, p50, p75, p95; `targets` are the
+    sweep's dicts {indicator, year, target, probability} (urbanization_rate ones are drawn).
+    """
+    text = _SWEEP_TEXT[lang]
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MultipleLocator
+
+    pct = {k: [100.0 * v for v in vals] for k, vals in bands.items()}
+    goals = [t for t in targets if t["indicator"] == "urbanization_rate"]
+    with matplotlib.rc_context(_sweep_rc()):
+        fig = Figure(figsize=(8, 5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.fill_between(years, pct["p5"], pct["p95"], color="#e8a9a0", alpha=0.55, lw=0, label=text["band90"])
+        ax.fill_between(years, pct["p25"], pct["p75"], color="#d0604f", alpha=0.6, lw=0, label=text["band50"])
+        ax.plot(years, pct["p50"], color="#8e1f14", lw=2.2, label=text["median"])
+        for t in goals:
+            value = 100.0 * t["target"]
+            ax.hlines(value, years[0], t["year"], colors="#7f7f7f", linestyles="--", lw=1)
+            ax.plot([t["year"]], [value], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5, ls="none", zorder=5)
+            ax.annotate(text["target"].format(year=t["year"], value=round(value, 2), p=t["probability"]),
+                        (t["year"], value), xytext=(-6, 8), textcoords="offset points", ha="right",
+                        va="bottom", fontsize=9, color="#111111")
+        lows = pct["p5"] + [100.0 * t["target"] for t in goals]
+        highs = pct["p95"] + [100.0 * t["target"] for t in goals]
+        finite_lows = [v for v in lows if v == v] or [0.0]
+        finite_highs = [v for v in highs if v == v] or [100.0]
+        ax.set_ylim(max(0.0, 5 * (min(finite_lows) // 5) - 5), min(100.0, 5 * (max(finite_highs) // 5) + 10))
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
+        ax.xaxis.set_minor_locator(MultipleLocator(1))
+        ax.set_xlabel(text["year"])
+        ax.set_ylabel(text["ylabel"])
+        ax.set_title(title)
+        ax.grid(True, which="major", color="#dddddd", lw=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        return _save_atomic(fig, Path(path))
+
+
+def _output_label(output: str, text: dict[str, str]) -> str:
+    name, _, year = output.partition("@")
+    return text["output"].format(name=text.get(name, name), year=year) if year else text.get(name, name)
+
+
+def indices_chart(
+    rows: list[dict],
+    method: str,
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    labels: dict[str, dict[str, str]] | None = None,
+    lang: str = "zh",
+) -> Path:
+    """Bar chart of sensitivity indices, one panel per analysed output.
+
+    sobol: S1 and ST with their confidence intervals; morris: mu* (with CI) and sigma;
+    mc: Spearman rank correlation. `labels` maps a parameter to {zh, en} labels.
+    """
+    text = _SWEEP_TEXT[lang]
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    outputs = list(dict.fromkeys(r["output"] for r in rows))
+    params = list(dict.fromkeys(r["parameter"] for r in rows))
+    names = [(labels or {}).get(p, {}).get(lang, p) for p in params]
+    series = {"sobol": [("S1", "S1_conf", "#2c5d8a"), ("ST", "ST_conf", "#c0392b")],
+              "morris": [("mu_star", "mu_star_conf", "#2c5d8a"), ("sigma", None, "#c0392b")],
+              "mc": [("spearman_rho", None, "#2c5d8a")]}[method]
+    with matplotlib.rc_context(_sweep_rc()):
+        fig = Figure(figsize=(4.2 * max(1, len(outputs)) + 2.5, 0.45 * len(params) + 2.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, max(1, len(outputs)), sharey=True, squeeze=False)[0]
+        height = 0.8 / len(series)
+        for ax, output in zip(axes, outputs):
+            by_param = {r["parameter"]: r for r in rows if r["output"] == output}
+            for s, (key, conf, color) in enumerate(series):
+                ys = [i - 0.4 + height * (s + 0.5) for i in range(len(params))]
+                vals = [by_param[p].get(key, float("nan")) for p in params]
+                err = [by_param[p].get(conf, 0.0) for p in params] if conf else None
+                ax.barh(ys, vals, height=height, xerr=err, color=color, label=text[key],
+                        error_kw={"lw": 0.8, "capsize": 2})
+            ax.axvline(0, color="#555555", lw=0.8)
+            ax.set_title(_output_label(output, text), fontsize=10)
+            ax.grid(True, axis="x", color="#dddddd", lw=0.8)
+            ax.spines[["top", "right"]].set_visible(False)
+        axes[0].set_yticks(range(len(params)), names, fontsize=9)
+        axes[0].invert_yaxis()
+        axes[0].legend(loc="lower right", frameon=False, fontsize=8)
+        fig.suptitle(title)
+        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        return _save_atomic(fig, Path(path))

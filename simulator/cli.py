@@ -70,10 +70,138 @@ def _build_parser() -> argparse.ArgumentParser:
     # Further subcommands: each adds its parser in its own block below (one block per
     # command, in the order of DESIGN.md's command list) and its handler to HANDLERS.
     # [parsers: compare, goal-seek]
+    cmp_ = sub.add_parser(
+        "compare",
+        help="run scenarios side by side; write a comparison chart and table",
+        description="Run each SCENARIO and write DIR/compare/{comparison.csv, comparison.json, "
+        "charts/urbanization.png}: the resident urbanization rate of all scenarios on one chart "
+        "with the targets, and a table of the 2025/2030/2035 rates, the first year each target "
+        "is reached and each county's last-year rate.",
+    )
+    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    cmp_.add_argument("--out", default="results", metavar="DIR",
+                      help="output folder; files go to DIR/compare/ (default: ./results)")
+    cmp_.add_argument("--dt", type=float, default=None, metavar="DT",
+                      help="time step in years (default: the model's)")
+    cmp_.add_argument("--method", choices=("euler", "rk4"), default="euler",
+                      help="integration method (default: euler)")
+
+    gs = sub.add_parser(
+        "goal-seek",
+        help="find the lever setting at which a target is reached",
+        description="Find the setting of a lever (within its bounds) at which the target is "
+        "reached: a grid of settings in one vectorized run brackets it, scipy's brentq finds "
+        "it. With two --lever options, also a contour chart of the target indicator over both "
+        "levers. Writes DIR/<scenario file stem>-goal-seek/.",
+    )
+    gs.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    gs.add_argument("--lever", action="append", required=True, metavar="NAME",
+                    help="constant to vary (give it twice for a two-lever frontier)")
+    gs.add_argument("--target", default=None, metavar="INDICATOR=VALUE@YEAR",
+                    help="e.g. urbanization_rate=0.70@2035 (VALUE may be 70%%; default: the "
+                    "scenario's urbanization-rate target in its latest year)")
+    gs.add_argument("--range", default=None, metavar="LOW,HIGH",
+                    help="search only this part of the lever's bounds (one lever only)")
+    gs.add_argument("--grid", type=int, default=None, metavar="N",
+                    help="grid points per lever of the vectorized pass (default: 41 for one "
+                    "lever, 21 per lever for two)")
+    gs.add_argument("--out", default="results", metavar="DIR",
+                    help="output folder (default: ./results)")
+    gs.add_argument("--dt", type=float, default=None, metavar="DT",
+                    help="time step in years (default: the model's)")
+    gs.add_argument("--method", choices=("euler", "rk4"), default="euler",
+                    help="integration method (default: euler)")
     # [parsers: sweep]
+    sweep = sub.add_parser(
+        "sweep",
+        help="sensitivity sweep over the scenario's uncertain: constants",
+        description="Sample the uncertain: constants of SCENARIO, run the model for every sample "
+        "(chunked, in parallel, resumable) and write DIR/<stem>-sweep/{samples.parquet, indices.csv, "
+        "summary.json, charts/fan.png, charts/indices.png}. N is SALib's base sample size: sobol runs "
+        "N(k+2) models, morris N(k+1), mc N (k = number of uncertain constants).",
+    )
+    sweep.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    sweep.add_argument("--method", choices=("sobol", "morris", "mc"), required=True,
+                       help="Sobol' indices (Saltelli sampling), Morris screening, or plain Monte Carlo")
+    sweep.add_argument("--samples", type=int, required=True, metavar="N",
+                       help="base sample size (sobol: a power of 2 is best)")
+    sweep.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: 0)")
+    sweep.add_argument("--out", default="results", metavar="DIR", help="output folder (default: ./results)")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
+    sweep.add_argument("--workers", type=int, default=None, metavar="W",
+                       help="local worker processes (default: the number of CPUs; 1 runs in this process)")
+    sweep.add_argument("--chunk-size", type=int, default=None, metavar="C",
+                       help="runs per chunk (default: 2000)")
     # [parsers: calibrate]
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit uncertain constants to the 2010-2020 history; write scenarios/calibration.yaml",
+        description="Derive data/history.csv from data/observed.csv (annual estimates rebased on "
+        "the censuses), run the model 2010-2020, fit the migration, settlement, fertility, "
+        "mortality and reclassification constants (Sobol search, then scipy least squares in "
+        "the bounds) and write them as a scenario that scenarios/baseline.yaml extends. "
+        "See docs/calibration.md.",
+    )
+    cal.add_argument("--model", default=None, metavar="FILE",
+                     help="model file (default: the bundled pingliang model)")
+    cal.add_argument("--out", default=None, metavar="FILE",
+                     help="calibration scenario to write (default: the bundled scenarios/calibration.yaml)")
+    cal.add_argument("--history", default=None, metavar="FILE",
+                     help="derived history to write (default: data/history.csv)")
+    cal.add_argument("--report", default=None, metavar="FILE",
+                     help="also write the fit report as Markdown to FILE")
+    cal.add_argument("--samples", type=int, default=2048, metavar="N",
+                     help="runs of the coarse Sobol search (default: 2048)")
+    cal.add_argument("--starts", type=int, default=3, metavar="K",
+                     help="least-squares starts from the K best search points (default: 3)")
+    cal.add_argument("--seed", type=int, default=0, metavar="S", help="search seed (default: 0)")
+    cal.add_argument("--include-uncertain", action="store_true",
+                     help="also fit the constants that scenarios/baseline.yaml lists under uncertain: "
+                     "(baseline.yaml's uncertain: entry then overrides the fitted value)")
     # [parsers: validate, export]
+    validate = sub.add_parser(
+        "validate",
+        help="run the validation battery (units, people conserved, non-negative stocks, "
+        "extreme conditions, integration error, behaviour reproduction)",
+        description="Run the validation battery on SCENARIO (default: the bundled baseline), "
+        "print a table of test, figure and pass/fail, and write "
+        "DIR/<scenario file stem>-validate/validation.md. Exit status 1 if a test fails.",
+    )
+    validate.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO",
+                          help="scenario YAML file; none: the bundled baseline")
+    validate.add_argument("--out", default="results", metavar="DIR",
+                          help="output folder (default: ./results)")
+    export = sub.add_parser(
+        "export",
+        help="write the model with a scenario's levers as Vensim .mdl or XMILE",
+        description="Write SCENARIO's model (default: the bundled baseline), with the "
+        "scenario's constants and levers, as a Vensim .mdl file (PySD and Vensim read it) "
+        "or as XMILE (Stella).",
+    )
+    export.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO",
+                        help="scenario YAML file; none: the bundled baseline")
+    export.add_argument("--format", required=True, choices=("vensim", "xmile"),
+                        help="vensim (.mdl) or xmile")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--dt", type=float, default=None, metavar="DT",
+                        help="TIME STEP of the export (default: the model's)")
+    export.add_argument("--pysd-sums", action="store_true",
+                        help="xmile only: write SUM(x[county!]), which PySD reads, instead of "
+                        "the standard SUM(x[*])")
     # [parsers: report]
+    # [parsers: docs]
+    docs = sub.add_parser(
+        "docs",
+        help="write the model documentation (docs/model.md) from the model file",
+        description="Generate the Markdown documentation of a model file: header with its sha256, "
+        "stock-and-flow diagram (Mermaid), feedback loops, and every element with its unit, "
+        "equation, source and doc. Written atomically.",
+    )
+    docs.add_argument("--model", default=None, metavar="FILE",
+                      help="model YAML file (default: the bundled Pingliang model)")
+    docs.add_argument("-o", "--output", default="docs/model.md", metavar="FILE",
+                      help="Markdown file to write (default: docs/model.md)")
     return p
 
 
@@ -291,20 +419,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # 3. Write, one scenario folder at a time (each all-or-nothing).
     from simulator.charts import urbanization_chart
+    from simulator.comparator import comparator_summary, comparator_line
     from simulator.writers import write_run_outputs
 
     reports = []
     for scenario, run, frame, targets in finished:
         title = f"平凉市城镇化率 — {_label(scenario, 'zh') or scenario.name}"
+        summary = _summary(scenario, run, frame, targets)
+        summary["comparator"] = comparator_summary([int(y) for y in frame["time"]])
 
         def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
-                  title=title) -> None:
+                  title=title, un=comparator_line(summary["comparator"])) -> None:
             urbanization_chart(frame, targets, path, title=title, lang="zh",
-                               source_line=_source_line(scenario, run))
+                               source_line=_source_line(scenario, run), comparator=un)
 
-        written = write_run_outputs(
-            out_root / _stem(scenario), frame, _summary(scenario, run, frame, targets), chart
-        )
+        written = write_run_outputs(out_root / _stem(scenario), frame, summary, chart)
         reports.append((scenario, run, frame, targets, written))
 
     # 4. The screen, once everything is written.
@@ -316,15 +445,247 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 # [handlers: compare, goal-seek]
+def _out_folder(out: str, sub: str) -> Path:
+    """DIR/sub, refused (InputError) if DIR or DIR/sub exists and is not a folder."""
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise InputError(out, "--out", "exists and is not a folder")
+    if (root / sub).exists() and not (root / sub).is_dir():
+        raise InputError(root / sub, "--out", "exists and is not a folder")
+    return root / sub
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    _check_dt(args.dt)
+    folder = _out_folder(args.out, "compare")
+    loaded = [_load(p)[0] for p in args.scenarios]
+    seen: dict[str, str] = {}
+    for scenario, p in zip(loaded, args.scenarios):
+        if scenario.name in seen:
+            raise InputError(p, "name", f"scenario name '{scenario.name}' is also the name of "
+                             f"{seen[scenario.name]}; compared scenarios need distinct names")
+        seen[scenario.name] = p
+
+    from simulator.compare import compare_scenarios, format_table, write_comparison
+
+    comp = compare_scenarios(loaded, dt=args.dt, method=args.method)
+    paths = write_comparison(comp, loaded, folder, method=args.method, dt=args.dt)
+    print(format_table(comp))
+    files = ", ".join(str(Path(p).relative_to(folder)) for p in paths.values())
+    print(f"wrote {folder}/{{{files}}}")
+    return 0
+
+
+def _parse_range(text: str | None) -> tuple[float | None, float | None]:
+    if text is None:
+        return None, None
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError("command line", "--range", f"expected LOW,HIGH (two numbers), got {text!r}") from None
+    if not low < high:
+        raise InputError("command line", "--range", f"LOW must be below HIGH, got {text!r}")
+    return low, high
+
+
+def _cmd_goal_seek(args: argparse.Namespace) -> int:
+    _check_dt(args.dt)
+    from simulator.goalseek import (DEFAULT_FRONTIER_GRID, DEFAULT_GRID, default_target,
+                                    frontier, goal_seek, lever_bounds, parse_target,
+                                    write_goal_seek)
+
+    if len(args.lever) > 2:
+        raise InputError("command line", "--lever", f"give one or two levers, not {len(args.lever)}")
+    if len(args.lever) == 2 and args.range is not None:
+        raise InputError("command line", "--range", "applies to one lever only")
+    if args.grid is not None and args.grid < 3:
+        raise InputError("command line", "--grid", f"needs at least 3 points, got {args.grid}")
+    low, high = _parse_range(args.range)
+    scenario, _model = _load(args.scenario)
+    spec = scenario.spec
+    for lever in args.lever:
+        lever_bounds(spec, lever, low, high)
+    target = (parse_target(args.target, spec) if args.target is not None
+              else default_target(scenario))
+    folder = _out_folder(args.out, f"{_stem(scenario)}-goal-seek")
+
+    single = args.grid or DEFAULT_GRID
+    results = [goal_seek(scenario, lever, target, low=low, high=high, grid=single,
+                         dt=args.dt, method=args.method) for lever in args.lever]
+    front = None
+    if len(args.lever) == 2:
+        front = frontier(scenario, args.lever[0], args.lever[1], target,
+                         grid=args.grid or DEFAULT_FRONTIER_GRID, dt=args.dt, method=args.method)
+    paths = write_goal_seek(scenario, results, front, folder, method=args.method, dt=args.dt)
+
+    print(f"{scenario.name}: goal {target} ({args.method} dt={args.dt or spec.time.dt:g})")
+    for r in results:
+        print("  " + r.text().replace("\n", "\n  "))
+    if front is not None:
+        reach = [(a, b) for a, b in zip(front.grid_a, front.frontier_b) if b is not None]
+        if reach:
+            a, b = reach[0]
+            print(f"  frontier: {len(reach)} of {len(front.grid_a)} settings of {front.lever_a} "
+                  f"reach it; from {front.lever_a} = {a:.4g} with {front.lever_b} "
+                  f"{front.direction_b} {b:.4g}")
+        else:
+            print(f"  frontier: no combination on the {len(front.grid_a)}x{len(front.grid_b)} grid "
+                  "reaches it")
+        for note in front.notes:
+            print(f"    note: {note}")
+    files = ", ".join(str(Path(p).relative_to(folder)) for p in paths.values())
+    print(f"wrote {folder}/{{{files}}}")
+    return 0
+
+
 # [handlers: sweep]
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from simulator import sweep as sw
+
+    for flag, value, least in (("--samples", args.samples, 1), ("--workers", args.workers, 1),
+                               ("--chunk-size", args.chunk_size, 1), ("--seed", args.seed, 0)):
+        if value is not None and value < least:
+            raise InputError("command line", flag, f"must be at least {least}, not {value}")
+    out_root = Path(args.out)
+    if out_root.exists() and not out_root.is_dir():
+        raise InputError(args.out, "--out", "exists and is not a folder")
+    scenario, _model = _load(args.scenario)
+    out_dir = out_root / f"{_stem(scenario)}-sweep"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(out_dir, "--out", "exists and is not a folder")
+    if not scenario.uncertain:
+        raise InputError(args.scenario, "uncertain", "no uncertain constants: a sweep needs at least one")
+    seed = sw.DEFAULT_SEED if args.seed is None else args.seed
+    chunk = args.chunk_size or sw.DEFAULT_CHUNK
+    workers = args.workers or os.cpu_count() or 1
+    k = len(scenario.uncertain)
+    runs = sw.samples_rows(args.method, args.samples, k)
+    if args.method == "sobol" and args.samples & (args.samples - 1):
+        print(f"{PROG}: note: --samples {args.samples} is not a power of 2; Sobol' sequences converge "
+              f"best with N = 2^m (e.g. {1 << args.samples.bit_length()})", file=sys.stderr)
+    where = f"scheduler {args.scheduler}" if args.scheduler else (
+        f"{workers} local process(es)" if workers > 1 else "this process")
+    print(f"{scenario.name}: {args.method} sweep of {k} uncertain constant(s), N={args.samples} -> "
+          f"{runs:,} runs in chunks of {chunk}, seed {seed}, on {where}", file=sys.stderr)
+    t0 = time.perf_counter()
+    key = sw.sweep_key(scenario, args.method, args.samples, seed, chunk)
+    folder = sw.chunk_folder(out_root, scenario, key)
+    resumed = sum(1 for _ in folder.glob("chunk-*.npy")) if folder.is_dir() else 0
+    result = sw.run_sweep(scenario, args.method, args.samples, seed=seed, chunk_size=chunk,
+                          out_root=out_root, workers=workers, scheduler=args.scheduler)
+    elapsed = time.perf_counter() - t0
+    paths = sw.write_sweep(result, out_dir)
+    sw.remove_chunks(folder)
+
+    print(f"{scenario.name} — {args.method} sweep, N={args.samples}, {result.runs:,} runs, seed {seed}"
+          f"{f', resumed from {resumed} saved chunk(s)' if resumed else ''}: "
+          f"{elapsed:.1f} s ({result.runs / elapsed:,.0f} runs/s)")
+    print(f"  model {scenario.spec.name} sha256 {scenario.spec.sha256[:12]}, "
+          f"scenario sha256 {scenario.sha256[:12]}")
+    for t in result.targets:
+        print(f"  P({t['indicator']} >= {100 * t['target']:g}% in {t['year']}) = {t['probability']:.1%} "
+              f"({t['reached']:,} of {t['runs']:,} runs; median {100 * t['median']:.1f}%)")
+    main_key = {"sobol": "ST", "morris": "mu_star", "mc": "spearman_rho"}[args.method]
+    for output in result.analysed:
+        rows = sorted((r for r in result.indices if r["output"] == output),
+                      key=lambda r: -abs(r[main_key]) if r[main_key] == r[main_key] else 0)
+        top = ", ".join(f"{r['parameter']} {r[main_key]:.3g}" for r in rows[:3])
+        print(f"  {main_key} {output}: {top}")
+    files = ", ".join(str(Path(p).relative_to(out_dir)) for p in paths.values())
+    print(f"  wrote {out_dir}/{{{files}}}")
+    return 0
+
+
 # [handlers: calibrate]
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from simulator.calibrate import print_summary, run_calibration
+
+    if args.model is not None and not Path(args.model).is_file():
+        raise InputError(args.model, "--model", "no such file")
+    outcome = run_calibration(args.model, args.out, args.history, n_search=args.samples,
+                              n_starts=args.starts, seed=args.seed, report=args.report,
+                              include_uncertain=args.include_uncertain)
+    print_summary(outcome, sys.stdout)
+    return 0
+
+
 # [handlers: validate, export]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from simulator.validate import run_battery, table_text, write_validation
+
+    out_root = Path(args.out)
+    if out_root.exists() and not out_root.is_dir():
+        raise InputError(args.out, "--out", "exists and is not a folder")
+    scenario, model = _load(args.scenario)
+    checks = run_battery(scenario, model)
+    path = write_validation(out_root, scenario, checks, version=__version__)
+    failed = [c.test for c in checks if c.failed]
+    print(f"{scenario.name} — validation of model {scenario.spec.name} "
+          f"sha256 {scenario.spec.sha256[:12]}, scenario sha256 {scenario.sha256[:12]}")
+    print(table_text(checks))
+    print(f"  {'FAILED: ' + ', '.join(failed) if failed else 'all tests passed'}; wrote {path}")
+    return 1 if failed else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from simulator.export_vensim import write_vensim
+    from simulator.export_xmile import write_xmile
+
+    _check_dt(args.dt)
+    out = Path(args.output)
+    if out.is_dir():
+        raise InputError(args.output, "-o", "is a folder; give a file name")
+    if args.pysd_sums and args.format != "xmile":
+        raise InputError("command line", "--pysd-sums", "applies to --format xmile only")
+    scenario, _model = _load(args.scenario)
+    if args.format == "vensim":
+        path = write_vensim(scenario, out, dt=args.dt)
+    else:
+        path = write_xmile(scenario, out, dt=args.dt, array_sum="pysd" if args.pysd_sums else "xmile")
+    print(f"wrote {path} ({args.format}, scenario {scenario.name}, model {scenario.spec.name} "
+          f"sha256 {scenario.spec.sha256[:12]})")
+    return 0
 # [handlers: report]
+
+# [handlers: docs]
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from simulator.modeldoc import model_markdown
+    from simulator.modelfile import load_model
+    from simulator.writers import atomic_write_text
+
+    out = Path(args.output)
+    if out.is_dir():
+        raise InputError(args.output, "-o", "is a folder; give a file name")
+    if args.model is not None and not Path(args.model).is_file():
+        reason = "no such file" if not Path(args.model).exists() else "not a file"
+        raise InputError(args.model, "--model", reason)
+    spec = load_model(args.model)
+    path = atomic_write_text(out, model_markdown(spec))
+    print(f"wrote {path} (model {spec.name} sha256 {spec.sha256[:12]}, {len(spec.all_names())} elements, "
+          f"{len(spec.loops)} feedback loop(s))")
+    return 0
 
 
 HANDLERS = {
     "run": _cmd_run,
     "check": _cmd_check,
+    "compare": _cmd_compare,
+    "goal-seek": _cmd_goal_seek,
+    "sweep": _cmd_sweep,
+    "calibrate": _cmd_calibrate,
+    "validate": _cmd_validate,
+    "export": _cmd_export,
+    "docs": _cmd_docs,
 }
 
 

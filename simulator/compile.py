@@ -1,7 +1,8 @@
 """The compiler: a validated ModelSpec becomes two vectorized Python functions.
 
-`init(t, C)` returns the initial state; `rates(t, C, S)` returns the derivative of every
-stock and the value of every flow and auxiliary. Both work on 2-D arrays (runs, width)
+`init(t, C, dt)` returns the initial state; `rates(t, C, S, dt)` returns the derivative of
+every stock and the value of every flow and auxiliary (`dt` is the time step, which
+Vensim's STEP uses). Both work on 2-D arrays (runs, width)
 so one call serves one run or 100,000. SMOOTH and DELAY3 become hidden stocks exactly as
 Vensim defines them. The generated source is kept on the result (`model.source`) so a
 reader can see what runs.
@@ -145,7 +146,7 @@ class _Compiler:
 
         states = list(spec.stocks) + list(self.hidden_states)
         constants = list(spec.constants)
-        lines = ["def init(t, C):"]
+        lines = ["def init(t, C, dt=0.0):"]
         lines += [f"    v_{c} = C['{c}']" for c in constants]
         lines += [f"    v_{s} = {self._assign(stock_inits[s])}" for s in stock_order]
         lines += [f"    v_{n} = {self._assign(init_nodes[n])}" for n in init_order]
@@ -154,7 +155,7 @@ class _Compiler:
         lines += [f"        '{s}': {code}," for s, code in self.hidden_inits]
         lines.append("    }")
         lines.append("")
-        lines.append("def rates(t, C, S):")
+        lines.append("def rates(t, C, S, dt=0.0):")
         lines += [f"    v_{c} = C['{c}']" for c in constants]
         lines += [f"    v_{s} = S['{s}']" for s in states]
         lines += [f"    v_{n} = {self._assign(self.run_nodes[n])}" for n in run_order]

@@ -201,7 +201,9 @@ class _Translator(ast.NodeVisitor):
             return Translated(f"np.sum({args[0].code}, axis=1, keepdims=True)", None)
         if fname == "step":
             h, t0 = args
-            return Translated(f"np.where(t >= {t0.code}, {h.code}, 0.0)", self._join(h, t0, node), literal)
+            # Vensim's STEP: on once Time + TIME STEP/2 > step time (so an off-grid step
+            # time switches at the nearest grid point)
+            return Translated(f"np.where(t + dt / 2 > {t0.code}, {h.code}, 0.0)", self._join(h, t0, node), literal)
         if fname == "ramp":
             s, t1, t2 = args
             dim = self._join(s, t1, t2, node)

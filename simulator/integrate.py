@@ -75,10 +75,10 @@ def simulate(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         state = {k: np.broadcast_to(v, (n_runs, model.widths[k])).astype(float, copy=True)
-                 for k, v in model.init(start, consts(start)).items()}
+                 for k, v in model.init(start, consts(start), dt).items()}
         for step in range(n_steps + 1):
             t = start + step * dt
-            d1, values = model.rates(t, consts(t), state)
+            d1, values = model.rates(t, consts(t), state, dt)
             if step % save_every == 0:
                 j = step // save_every
                 for n in names:
@@ -86,7 +86,8 @@ def simulate(
             if step == n_steps:
                 break
             if method == "euler":
-                state = {k: state[k] + dt * d1[k] for k in state}
+                for k, x in state.items():  # in place: the saved values were copied above
+                    x += dt * d1[k]
             else:
                 state = _rk4(model, consts, state, d1, t, dt)
 
@@ -102,9 +103,9 @@ def simulate(
 
 def _rk4(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:
     h = dt / 2
-    k2, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k1[k] for k in y})
-    k3, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k2[k] for k in y})
-    k4, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k3[k] for k in y})
+    k2, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k1[k] for k in y}, dt)
+    k3, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k2[k] for k in y}, dt)
+    k4, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k3[k] for k in y}, dt)
     return {k: y[k] + dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]) for k in y}
 
 

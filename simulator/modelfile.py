@@ -12,7 +12,7 @@ import hashlib
 import keyword
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -93,6 +93,21 @@ class Auxiliary(_Element):
     equation: float | str
 
 
+class Loop(_Strict):
+    """A feedback loop named for the documentation: the elements along it, checked to be linked."""
+
+    name: str = Field(min_length=1)
+    polarity: Literal["+", "-", "reinforcing", "balancing"]
+    label: Label
+    elements: list[str] = Field(min_length=2)
+    doc: str = ""
+
+    @property
+    def reinforcing(self) -> bool:
+        """True for a reinforcing (+) loop, False for a balancing (-) one."""
+        return self.polarity in ("+", "reinforcing")
+
+
 class ModelSpec(_Strict):
     """A validated model file; `path` and `sha256` say exactly which file it came from."""
 
@@ -106,6 +121,7 @@ class ModelSpec(_Strict):
     stocks: dict[str, Stock] = Field(default_factory=dict)
     flows: dict[str, Flow] = Field(default_factory=dict)
     auxiliaries: dict[str, Auxiliary] = Field(default_factory=dict)
+    loops: list[Loop] = Field(default_factory=list)
     path: Path = Path("<memory>")
     sha256: str = ""
 
@@ -145,8 +161,11 @@ def bundled_model_path(name: str = "pingliang") -> Path:
     return models_dir() / f"{name}.yaml"
 
 
-def load_model(path: str | Path | None = None) -> ModelSpec:
-    """Read, validate and return a model file; None means the bundled Pingliang model."""
+def load_model(path: str | Path | None = None, *, units: bool = True) -> ModelSpec:
+    """Read, validate and return a model file; None means the bundled Pingliang model.
+
+    `units=False` skips only the units check (for engine tests on abstract toy models).
+    """
     path = bundled_model_path() if path is None else Path(path)
     raw, raw_bytes = read_yaml(path, str(path), "model file")
     if not isinstance(raw, dict):
@@ -159,7 +178,7 @@ def load_model(path: str | Path | None = None) -> ModelSpec:
         raise _first_error(path, exc, raw) from None
     spec.path = path
     spec.sha256 = hashlib.sha256(raw_bytes).hexdigest()
-    check_model(spec)
+    check_model(spec, units=units)
     return spec
 
 
@@ -190,11 +209,13 @@ def _allowed_fields(loc: list[str]) -> list[str]:
         return list(TimeSpec.model_fields)
     if loc[0] in top and len(loc) == 3:
         return list(top[loc[0]].model_fields)
+    if loc[0] == "loops" and len(loc) == 3:
+        return list(Loop.model_fields)
     return []
 
 
-def check_model(spec: ModelSpec) -> None:
-    """Cross-element checks: names, dims, bounds, wiring, equations. Raises InputError."""
+def check_model(spec: ModelSpec, *, units: bool = True) -> None:
+    """Cross-element checks: names, dims, bounds, wiring, equations, loops, units. Raises InputError."""
     path = spec.path
     if spec.time.stop <= spec.time.start:
         raise InputError(path, "time.stop", "must be after time.start")
@@ -251,10 +272,47 @@ def check_model(spec: ModelSpec) -> None:
 
     for sname, stock in spec.stocks.items():
         equations.check(spec, sname, stock.initial, field=f"stocks.{sname}.initial", initial=True)
+    reads: dict[str, set[str]] = {}
     for fname, flow in spec.flows.items():
-        equations.check(spec, fname, flow.equation, field=f"flows.{fname}.equation")
+        reads[fname] = equations.check(spec, fname, flow.equation, field=f"flows.{fname}.equation")
     for aname, aux in spec.auxiliaries.items():
-        equations.check(spec, aname, aux.equation, field=f"auxiliaries.{aname}.equation")
+        reads[aname] = equations.check(spec, aname, aux.equation, field=f"auxiliaries.{aname}.equation")
+    for sname, stock in spec.stocks.items():
+        reads[sname] = set(stock.inflows) | set(stock.outflows)
+    _check_loops(spec, reads)
+    if units:
+        from simulator.units import check_units  # pint is imported only here, when a model is loaded
+
+        check_units(spec)
+
+
+def _check_loops(spec: ModelSpec, reads: dict[str, set[str]]) -> None:
+    """Each declared feedback loop names stocks, flows and auxiliaries, each one read by the next."""
+    path = spec.path
+    names: set[str] = set()
+    for i, loop in enumerate(spec.loops):
+        field = f"loops.{i}"
+        if loop.name in names:
+            raise InputError(path, f"{field}.name", f"a loop named '{loop.name}' is declared twice")
+        names.add(loop.name)
+        field = f"loops.{loop.name}.elements"
+        chain = list(loop.elements)
+        if len(chain) > 2 and chain[0] == chain[-1]:
+            chain = chain[:-1]  # a closed listing [a, b, a] names the loop [a, b]
+        if len(set(chain)) != len(chain):
+            raise InputError(path, field, "an element appears twice; list each element of the loop once")
+        for name in chain:
+            kind = spec.kind(name)
+            if kind is None:
+                raise InputError(path, field, f"unknown element '{name}'{suggest(name, reads)}")
+            if kind not in ("stock", "flow", "auxiliary"):
+                raise InputError(path, field, f"'{name}' is a {kind}; a feedback loop passes only through "
+                                              "stocks, flows and auxiliaries")
+        for a, b in zip(chain, chain[1:] + chain[:1]):
+            if a not in reads[b]:
+                how = "is not an inflow or outflow of" if spec.kind(b) == "stock" else "is not used in the equation of"
+                raise InputError(path, field, f"'{a}' {how} '{b}', so the loop is broken between them "
+                                              "(list the elements in causal order, each one read by the next)")
 
 
 def _check_constant(spec: ModelSpec, name: str, c: Constant) -> None:

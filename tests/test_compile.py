@@ -19,17 +19,22 @@ def build(write_model, model: dict):
     return compile_model(load_model(write_model(model)))
 
 
+def per_year(**fields):
+    """A flow, or a rate constant, of a dimensionless stock: unit 1/year."""
+    return element(**{"unit": "1/year", **fields})
+
+
 def one_stock(inflow: str = "0", outflow: str | None = None, initial: float = 100.0, **extra) -> dict:
-    flows = {"inflow": element(equation=inflow)}
+    flows = {"inflow": per_year(equation=inflow)}
     stock = element(initial=initial, inflows=["inflow"], outflows=[])
     if outflow is not None:
-        flows["outflow"] = element(equation=outflow)
+        flows["outflow"] = per_year(equation=outflow)
         stock["outflows"] = ["outflow"]
     return {"stocks": {"s": stock}, "flows": flows, **extra}
 
 
 def test_constant_inflow_is_linear(write_model):
-    model = build(write_model, one_stock(inflow="rate", constants={"rate": element(value=3.0)}))
+    model = build(write_model, one_stock(inflow="rate", constants={"rate": per_year(value=3.0)}))
     for method in ("euler", "rk4"):
         run = simulate(model, method=method)
         np.testing.assert_allclose(run.data["s"][0], 100.0 + 3.0 * run.times, rtol=0, atol=1e-12)
@@ -37,7 +42,7 @@ def test_constant_inflow_is_linear(write_model):
 
 def test_first_order_decay_euler_matches_hand_recurrence_and_error_bound(write_model):
     k, y0, dt = 0.3, 100.0, 0.25
-    model = build(write_model, one_stock(outflow="s * k", initial=y0, constants={"k": element(value=k)}))
+    model = build(write_model, one_stock(outflow="s * k", initial=y0, constants={"k": per_year(value=k)}))
     run = simulate(model, dt=dt)
     t = run.times
     np.testing.assert_allclose(run.data["s"][0], y0 * (1 - k * dt) ** (t / dt), rtol=1e-12)
@@ -93,12 +98,12 @@ def test_county_broadcast_sum_and_element(write_model):
         "constants": {
             "x0": element(value={"a": 1, "b": 2, "c": 3}, dims=["county"]),
             "w": element(value={"a": 1, "b": 0, "c": 0}, dims=["county"]),
-            "r": element(value=0.1),
+            "r": per_year(value=0.1),
         },
         "stocks": {"pop": element(dims=["county"], initial="x0 * 100", inflows=["arrive"], outflows=["depart"])},
         "flows": {
-            "depart": element(dims=["county"], equation="pop * r * (1 - w)"),
-            "arrive": element(dims=["county"], equation="w * sum(depart)"),
+            "depart": per_year(dims=["county"], equation="pop * r * (1 - w)"),
+            "arrive": per_year(dims=["county"], equation="w * sum(depart)"),
         },
         "auxiliaries": {"total": element(equation="sum(pop)"), "first": element(equation="pop[a]")},
     })
@@ -111,7 +116,7 @@ def test_county_broadcast_sum_and_element(write_model):
 
 
 def test_many_runs_equal_single_runs(write_model):
-    model = build(write_model, one_stock(outflow="s * k", constants={"k": element(value=0.1, bounds=[0, 1])}))
+    model = build(write_model, one_stock(outflow="s * k", constants={"k": per_year(value=0.1, bounds=[0, 1])}))
     ks = np.array([0.05, 0.1, 0.4])
     batch = simulate(model, {"k": ks}, n_runs=3, method="rk4")
     for i, k in enumerate(ks):
@@ -120,20 +125,21 @@ def test_many_runs_equal_single_runs(write_model):
 
 
 def test_time_series_lever_is_linear_between_years(write_model):
-    model = build(write_model, one_stock(inflow="rate", constants={"rate": element(value=0.0)},
-                                         auxiliaries={"r": element(equation="rate")}))
+    model = build(write_model, one_stock(inflow="rate", constants={"rate": per_year(value=0.0)},
+                                         auxiliaries={"r": per_year(equation="rate")}))
     run = simulate(model, {"rate": TimeSeries(np.array([2.0, 6.0]), np.array([1.0, 3.0]))})
     np.testing.assert_allclose(run.data["r"][0], np.interp(run.times, [2, 6], [1, 3]))
 
 
 def test_lookup_ramp_if_then_else(write_model):
     model = build(write_model, one_stock(
-        lookups={"g": element(x=[0, 10], y=[0, 20])},
+        constants={"one_year": element(unit="year", value=1.0)},
+        lookups={"g": element(x=[0, 10], y=[0, 20], x_unit="year")},
         auxiliaries={
             "a": element(equation="g(time)"),
-            "b": element(equation="ramp(2, 3, 5)"),
-            "c": element(equation="if_then_else(time > 4, 1, -1)"),
-            "d": element(equation="min(time, 3) + max(time, 8) + abs(0 - 2) + exp(0) + ln(1) + sqrt(4)"),
+            "b": element(unit="year", equation="ramp(2, 3, 5)"),
+            "c": element(equation="if_then_else(time > 4 * one_year, 1, -1)"),
+            "d": element(unit="year", equation="min(time, 3 * one_year) + max(time, 8 * one_year) + (abs(0 - 2) + exp(0) + ln(1) + sqrt(4)) * one_year"),
         }))
     run = simulate(model)
     t = run.times
@@ -144,25 +150,39 @@ def test_lookup_ramp_if_then_else(write_model):
 
 
 def test_algebraic_loop_is_named(write_model):
-    path = write_model(one_stock(inflow="a", auxiliaries={"a": element(equation="b + 1"), "b": element(equation="a * 2")}))
+    path = write_model(one_stock(inflow="a * k", constants={"k": per_year(value=1.0)},
+                                auxiliaries={"a": element(equation="b + 1"), "b": element(equation="a * 2")}))
     with pytest.raises(InputError, match=r"algebraic loop.*a -> b -> a|algebraic loop.*b -> a -> b"):
         compile_model(load_model(path))
 
 
 def test_loop_through_smooth_runs_but_its_initial_value_is_simultaneous(write_model):
     # as in Vensim: SMOOTH starts at its input, so a = smooth(f(a)) has no initial value
-    path = write_model(one_stock(inflow="a", auxiliaries={"a": element(equation="smooth(a * 0.5 + 1, 2)")}))
+    path = write_model(one_stock(inflow="a * k", constants={"k": per_year(value=1.0)},
+                                auxiliaries={"a": element(equation="smooth(a * 0.5 + 1, 2)")}))
     with pytest.raises(InputError, match="algebraic loop in initial equations"):
         compile_model(load_model(path))
     # a loop through a smooth whose input depends on a stock is ordinary feedback
-    model = build(write_model, one_stock(inflow="a", auxiliaries={"a": element(equation="smooth(s * 0.01, 2)")}))
+    model = build(write_model, one_stock(inflow="a", constants={"k": per_year(value=0.01)},
+                                         auxiliaries={"a": per_year(equation="smooth(s * k, 2)")}))
     run = simulate(model)
     assert run.data["a"][0, 0] == pytest.approx(1.0) and np.all(np.diff(run.data["s"][0]) > 0)
 
 
 def test_rk4_and_euler_agree_closely_on_smooth_model(write_model):
-    model = build(write_model, one_stock(outflow="s * 0.2"))
+    model = build(write_model, one_stock(outflow="s * k", constants={"k": per_year(value=0.2)}))
     e = simulate(model, dt=1 / 128)
     r = simulate(model, method="rk4")
     np.testing.assert_allclose(e.data["s"][0], r.data["s"][0], rtol=2e-3)
     assert math.isclose(r.data["s"][0, -1], 100 * math.exp(-2), rel_tol=1e-6)
+
+
+def test_step_switches_like_vensim_at_time_plus_half_dt(write_model):
+    # Vensim: STEP is on once Time + TIME STEP/2 > step time; an off-grid 2.1 switches at 2.0
+    model = build(write_model, one_stock(auxiliaries={"y": element(equation="step(1, 2.1)")}))
+    run = simulate(model, dt=0.25, saveper=0.25)
+    assert run.data["y"][0][run.times < 1.9].max() == 0.0
+    assert run.data["y"][0][np.isclose(run.times, 2.0)] == 1.0
+    on_grid = build(write_model, one_stock(auxiliaries={"y": element(equation="step(1, 2)")}))
+    run = simulate(on_grid, dt=0.25, saveper=0.25)
+    np.testing.assert_array_equal(run.data["y"][0], np.where(run.times >= 2, 1.0, 0.0))

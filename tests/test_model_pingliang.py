@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from simulator.compile import compile_model
 from simulator.integrate import simulate
 from simulator.modelfile import load_model
+from simulator.series import TimeSeries
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "pingliang.yaml"
 COUNTIES = ["kongtong", "huating", "jingchuan", "lingtai", "chongxin", "zhuanglang", "jingning"]
@@ -38,7 +39,7 @@ PERSON_STOCKS = [
 ]
 
 #: constants that only split the 2020 totals; any values inside their bounds keep the totals exact
-SHARE_CONSTANTS = ["urban_residents_2020_by_county", "rural_residents_2020_by_county", "urban_nonhukou_share_2020"]
+SHARE_CONSTANTS = ["initial_urban_residents_by_county", "initial_rural_residents_by_county", "initial_urban_nonhukou_share"]
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +172,7 @@ def test_share_constants_all_have_real_bounds(spec):
         assert 0 < lo < hi, name
     # rural-hukou out-migrants stay non-negative only below this share (docs/model-estimates.md)
     limit = (HUKOU_2020 - RESIDENT_2020 - URBAN_HUKOU_2020 + URBAN_2020 - 150) / URBAN_2020
-    assert spec.constants["urban_nonhukou_share_2020"].bounds[1] < limit
+    assert spec.constants["initial_urban_nonhukou_share"].bounds[1] < limit
 
 
 # ----------------------------------------------------------------------------- baseline to 2035
@@ -304,3 +305,131 @@ def test_levers_and_outputs(spec):
         assert spec.auxiliaries[name].dims == ["county"], name
     for name in PERSON_STOCKS:
         assert spec.stocks[name].dims == ["county"] and spec.stocks[name].unit == "person", name
+
+
+NEW_LEVERS = {
+    # name: (unit, bounds) -- names are stable: scenarios and goal-seek set them
+    "land_per_settled_person": ("m**2/person", [50, 120]),
+    "service_investment_multiplier": ("dimensionless", [0, 3]),
+    "industrial_chain_target_attainment": ("dimensionless", [0, 1.2]),
+    "return_migration_incentive": ("dimensionless", [0, 3]),
+    "central_city_pull": ("dimensionless", [0, 3]),
+}
+
+
+def test_new_levers_are_declared_with_bounds(spec):
+    for name, (unit, bounds) in NEW_LEVERS.items():
+        c = spec.constants[name]
+        assert c.lever and c.unit == unit and c.bounds == bounds and not c.dims, name
+        assert bounds[0] <= c.value <= bounds[1], name
+    # the trend value of the multipliers is 1
+    for name in ("service_investment_multiplier", "return_migration_incentive", "central_city_pull"):
+        assert spec.constants[name].value == 1, name
+
+
+def test_initial_value_constants_are_named_initial_and_equations_hold_no_year(spec):
+    assert not [n for n in spec.constants if n.endswith("_2020") or "_2020_" in n]
+    for name in ("initial_resident_population", "initial_urban_population", "initial_hukou_population",
+                 "initial_urban_hukou_population", "initial_urban_residents_by_county",
+                 "initial_rural_residents_by_county", "initial_urban_nonhukou_share"):
+        assert name in spec.constants, name
+    lo, hi = spec.constants["base_year"].bounds
+    assert lo <= 2010 and hi == 2020  # a calibration run may start in 2010
+
+
+# ----------------------------------------------------------------------------- land, services, jobs
+
+
+def test_2020_land_sewage_and_chain_figures(baseline, spec):
+    land = baseline.data["urban_construction_land"][0, 0]
+    # seed plan 1(1).2: the central city's 42 km2 (data/observed.csv central_city_built_up_area)
+    assert land[COUNTIES.index("kongtong")] == 42e6
+    # the other counties: 110 m2 per 2020 urban resident (docs/model-estimates.md)
+    urban = baseline.data["county_urban_population"][0, 0]
+    others = [i for i, c in enumerate(COUNTIES) if c != "kongtong"]
+    np.testing.assert_allclose(land[others] / urban[others], 110, atol=0.02)
+    # seed plan 1(1).3: 182,000 m3/day of sewage treatment capacity
+    assert baseline.data["sewage_capacity"][0, 0].sum() == pytest.approx(182_000, abs=1e-6)
+    # seed plan 5(1), column 4: 300+120+150+18+8+30+30+80+70 = 806 亿元 of chain value added in 2026
+    assert spec.constants["chain_target_value_added"].value == (300 + 120 + 150 + 18 + 8 + 30 + 30 + 80 + 70) * 1e8
+    i2026 = list(baseline.times).index(2026)
+    attained = spec.constants["industrial_chain_target_attainment"].value
+    assert baseline.data["chain_value_added"][0, i2026] == pytest.approx(806e8 * attained, rel=1e-12)
+
+
+def test_every_multiplier_is_1_in_2020_at_the_defaults(baseline, spec):
+    for name in ("job_adequacy", "jobs_effect", "housing_effect", "service_effect", "migration_attractiveness",
+                 "perceived_attractiveness", "out_migration_effect", "return_effect", "land_housing_effect"):
+        np.testing.assert_allclose(baseline.data[name][0, 0], 1, rtol=1e-3, err_msg=name)
+    for lookup in spec.lookups.values():
+        if lookup.x_unit == "dimensionless" and 1 in lookup.x:
+            assert lookup.y[lookup.x.index(1)] == 1, lookup
+
+
+def test_job_adequacy_is_1_in_the_base_year_for_any_constants_inside_bounds(spec, model):
+    rng = np.random.default_rng(7)
+    n = 32
+    params = {name: rng.uniform(*c.bounds, size=(n, len(COUNTIES)) if c.dims else n)
+              for name, c in spec.constants.items() if c.bounds is not None and name != "base_year"}
+    run = simulate(model, params, n_runs=n, stop=2021, outputs=["job_adequacy"])
+    np.testing.assert_allclose(run.data["job_adequacy"][:, 0], 1, rtol=1e-12)
+
+
+def test_land_per_person_moves_into_the_gb50137_band(baseline, spec):
+    lo, hi = spec.constants["planned_land_per_person"].bounds  # GB 50137-2011: 65-115 m2/person
+    per_person = baseline.data["land_per_urban_resident"][0]
+    developing = baseline.data["land_development"][0] > 0
+    # land is developed only where the county is inside the band
+    assert (per_person[developing] < hi).all() and (per_person[developing] > lo).all()
+    # Kongtong starts above the band (42 km2 / 332,399 = 126 m2) and is inside it by 2035
+    assert per_person[0, COUNTIES.index("kongtong")] > hi
+    assert ((per_person[-1] >= lo) & (per_person[-1] <= hi)).all()
+
+
+def test_settled_migrants_bring_land_quota_by_tier(baseline, spec):
+    """Quota per settled person: 100 m2 up to 100 m2/person, 80 above, 50 above 150 (2016 opinion)."""
+    tier = spec.lookups["land_tier_factor"]
+    lever = spec.constants["land_per_settled_person"].value
+    for per_person, granted in [(90, 100), (120, 80), (200, 50)]:
+        assert lever * np.interp(per_person, tier.x, tier.y) == pytest.approx(granted)
+    alloc = baseline.data["land_quota_allocation"][0, 0]
+    base = spec.constants["base_land_quota_rate"].value * baseline.data["urban_construction_land"][0, 0]
+    settlers = baseline.data["hukou_conversion"][0, 0]
+    reclaimed = spec.constants["reclaimed_land_quota_yield"].value * baseline.data["homestead_reclamation"][0, 0]
+    # every county is above 100 m2/person in 2020, so 80 m2 per settled person
+    np.testing.assert_allclose(alloc, base + 80 * settlers + reclaimed, rtol=1e-12)
+
+
+def test_services_are_built_with_a_delay_and_limited_by_the_budget(model):
+    run = simulate(model, {"service_investment_multiplier": np.array([0.5, 1.0, 3.0])}, n_runs=3,
+                   outputs=["fiscal_coverage", "service_adequacy", "school_completions"])
+    coverage = run.data["fiscal_coverage"]
+    assert ((coverage >= 0) & (coverage <= 1)).all()
+    assert (coverage[0, 0] <= coverage[1, 0]).all() and (coverage[1, 0] <= coverage[2, 0]).all()
+    # a poor prefecture: the trend budget does not cover all the standards call for in 2020
+    assert coverage[1, 0].min() < 1
+    assert (run.data["service_adequacy"][2, -1] >= run.data["service_adequacy"][0, -1]).all()
+
+
+def test_service_completions_follow_starts_through_a_third_order_delay(model, spec):
+    """Stop all investment at the end of 2025: completions fade through a DELAY3 (three first-order
+    stages of delay/3 each, hand-integrated here from the recorded starts), not at once."""
+    stop = TimeSeries(np.array([2020.0, 2025.0, 2025.0 + 1e-6]), np.array([1.0, 1.0, 0.0]))
+    dt = spec.time.dt
+    run = simulate(model, {"service_investment_multiplier": stop}, saveper=dt,
+                   outputs=["school_completions", "school_desired_starts", "fiscal_coverage"])
+    starts = run.data["school_desired_starts"][0] * run.data["fiscal_coverage"][0]
+    completions = run.data["school_completions"][0]
+    tau = spec.constants["service_construction_delay"].value / 3
+    stages = [starts[0] * tau] * 3  # Vensim initialisation: in equilibrium with the first starts
+    expected = []
+    for n in range(len(run.times)):
+        expected.append(stages[2] / tau)
+        inflow = [starts[n], stages[0] / tau, stages[1] / tau]
+        stages = [stage + dt * (inflow[k] - stage / tau) for k, stage in enumerate(stages)]
+    np.testing.assert_allclose(completions, expected, rtol=1e-9)
+    times = list(run.times)
+    after = completions[times.index(2026)].sum() / completions[times.index(2025)].sum()
+    assert 0.5 < after < 1  # a year after the stop most projects under way are still finishing
+    assert completions[-1].sum() < 0.02 * completions[times.index(2025)].sum()
+    assert (starts[times.index(2025) + 1:] == 0).all()

@@ -12,11 +12,11 @@ from simulator.modelfile import load_model
 
 def good() -> dict:
     return {
-        "constants": {"k": element(value=0.1, bounds=[0, 1]),
+        "constants": {"k": element(value=0.1, bounds=[0, 1], unit="1/year"),
                       "x0": element(value={"a": 1, "b": 2}, dims=["county"])},
         "dimensions": {"county": {"elements": ["a", "b"]}},
         "stocks": {"s": element(initial="sum(x0)", inflows=[], outflows=["out"])},
-        "flows": {"out": element(equation="s * k")},
+        "flows": {"out": element(equation="s * k", unit="1/year")},
         "auxiliaries": {"y": element(equation="s * 2")},
         "time": {"start": 0, "stop": 10, "dt": 0.25, "saveper": 1},
     }
@@ -80,6 +80,7 @@ def test_good_model_loads_with_hash(write_model):
     ("time.stop", -1, r"time\.stop: must be after time\.start"),
     ("tim", 1, r"tim: unknown field \(did you mean 'time'\?\)"),
     ("auxiliaries.y.equation", "smooth(s, 2) + y", r"algebraic loop"),
+    ("auxiliaries.y.equation", "s * k", r"auxiliaries\.y\.equation: unit mismatch"),
 ])
 def test_bad_model_input(write_model, path, value, expected):
     import re
