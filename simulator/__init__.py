@@ -2,8 +2,9 @@
 
 __version__ = "0.1.0"
 
-#: the notebook API (simulator/api.py), imported on first use so `import simulator` stays light
-_API = ("load", "run", "compare", "goal_seek")
+#: the notebook API (simulator/api.py), imported on first use so `import simulator` stays light;
+#: `compare` is reached as `simulator.api.compare`, since `simulator.compare` is the module
+_API = ("load", "run", "goal_seek")
 
 
 def __getattr__(name: str):

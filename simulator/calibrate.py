@@ -537,8 +537,7 @@ def pingliang_problem(model: Any = None, history: list[dict[str, Any]] | None = 
 
 
 def calibration_yaml(result: FitResult, problem: Problem, table: list[dict[str, Any]],
-                     data_files: Sequence[str], model_ref: str = "pingliang",
-                     excluded: Sequence[str] = ()) -> str:
+                     data_files: Sequence[str], model_ref: str = "pingliang") -> str:
     """scenarios/calibration.yaml: header comment (provenance, fit) and `set:` the constants."""
     spec = problem.model.spec
     today = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
@@ -558,8 +557,6 @@ def calibration_yaml(result: FitResult, problem: Problem, table: list[dict[str, 
                      f"R2 {_f(row['r2'])}  UM {_f(row['u_m'])}  US {_f(row['u_s'])}  UC {_f(row['u_c'])}")
     if result.at_bound:
         lines.append(f"# At a bound: {', '.join(result.at_bound)}")
-    if excluded:
-        lines.append(f"# Not fitted (uncertain: in baseline.yaml; the model value was used): {', '.join(excluded)}")
     lines += [
         "",
         "name: calibration",
@@ -608,29 +605,16 @@ def points_markdown(table: list[dict[str, Any]]) -> str:
 # --------------------------------------------------------------------------- the command
 
 
-def uncertain_names(scenario_path: str | Path) -> list[str]:
-    """Names in a scenario file's own `uncertain:` block (read raw: the file is not resolved,
-    so a stale calibration.yaml it extends cannot stop a new calibration)."""
-    from simulator.yamlfile import read_yaml
-
-    data, _raw = read_yaml(Path(scenario_path), str(scenario_path), "scenario file")
-    block = data.get("uncertain") if isinstance(data, dict) else None
-    return list(block) if isinstance(block, dict) else []
-
-
 def run_calibration(model_path: str | Path | None = None, out: str | Path | None = None,
                     history_out: str | Path | None = None, observed: str | Path = OBSERVED_CSV,
                     n_search: int = 2048, n_starts: int = 3, seed: int = 0,
-                    report: str | Path | None = None, include_uncertain: bool = False,
-                    baseline: str | Path | None = None) -> dict[str, Any]:
+                    report: str | Path | None = None) -> dict[str, Any]:
     """`urbsd calibrate`: derive the history, fit, write calibration.yaml (+ history, report).
 
     Everything is validated and computed before the first file is written. Constants not
-    fitted keep the model file's values (baseline.yaml sets no lever). Constants in the
-    baseline's `uncertain:` block are not fitted unless `include_uncertain`: a scenario
-    constant is either set or uncertain, and baseline.yaml's `uncertain:` entry would
-    override a fitted value from the file it extends, so a plain run would mix fitted and
-    unfitted values; left out, they stay at the model's value in the fit as in the run.
+    fitted keep the model file's values (baseline.yaml sets no lever). baseline.yaml extends
+    calibration.yaml, so a plain run uses every fitted value; a constant the baseline lists
+    under `uncertain:` keeps its fitted value in plain runs and is sampled in sweeps.
     """
     from simulator.bundled import scenarios_dir
     from simulator.compile import compile_model
@@ -657,9 +641,7 @@ def run_calibration(model_path: str | Path | None = None, out: str | Path | None
 
     spec = load_model(model_path)
     model = compile_model(spec)
-    baseline = Path(scenarios_dir() / "baseline.yaml" if baseline is None else baseline)
-    shadowed = uncertain_names(baseline) if baseline.is_file() else []
-    fit_names = [n for n in FIT_CONSTANTS if include_uncertain or n not in shadowed]
+    fit_names = [n for n in FIT_CONSTANTS if n in spec.constants]
     try:
         history = derive_history(read_observed(observed))
     except KeyError as exc:
@@ -675,8 +657,7 @@ def run_calibration(model_path: str | Path | None = None, out: str | Path | None
     result = fit(problem, n_search=n_search, n_starts=n_starts, seed=seed)
     table = fit_table(problem, result.values)
     model_ref = "pingliang" if model_path is None else str(Path(model_path).resolve())
-    excluded = [n for n in FIT_CONSTANTS if n not in fit_names and n in spec.constants]
-    text = calibration_yaml(result, problem, table, [_rel(observed), _rel(history_out)], model_ref, excluded)
+    text = calibration_yaml(result, problem, table, [_rel(observed), _rel(history_out)], model_ref)
 
     if not history_out.is_file() or history_out.read_text(encoding="utf-8") != history_text:
         atomic_write_text(history_out, history_text)
@@ -684,9 +665,7 @@ def run_calibration(model_path: str | Path | None = None, out: str | Path | None
     if report is not None:
         atomic_write_text(report, report_markdown(result, problem, table))
     return {"result": result, "problem": problem, "table": table, "out": out,
-            "history": history_out, "report": report, "baseline": baseline,
-            "excluded": excluded,
-            "shadowed": [n for n in fit_names if n in shadowed]}
+            "history": history_out, "report": report}
 
 
 def _rel(path: Path) -> str:
@@ -736,11 +715,5 @@ def print_summary(outcome: dict[str, Any], file: Any) -> None:
               f"{_f(r['u_m']):>7}{_f(r['u_s']):>7}{_f(r['u_c']):>7}", file=file)
     if result.at_bound:
         print(f"  at a bound: {', '.join(result.at_bound)}", file=file)
-    if outcome["excluded"]:
-        print(f"  not fitted (uncertain in {outcome['baseline'].name}; model value kept): "
-              f"{', '.join(outcome['excluded'])}", file=file)
-    if outcome["shadowed"]:
-        print(f"  warning: {outcome['baseline'].name} lists {', '.join(outcome['shadowed'])} under "
-              f"uncertain:, which overrides the fitted value in a plain run", file=file)
     wrote = [outcome["out"], outcome["history"]] + ([outcome["report"]] if outcome["report"] else [])
     print(f"  wrote {', '.join(str(w) for w in wrote)}", file=file)

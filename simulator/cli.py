@@ -156,9 +156,6 @@ def _build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--starts", type=int, default=3, metavar="K",
                      help="least-squares starts from the K best search points (default: 3)")
     cal.add_argument("--seed", type=int, default=0, metavar="S", help="search seed (default: 0)")
-    cal.add_argument("--include-uncertain", action="store_true",
-                     help="also fit the constants that scenarios/baseline.yaml lists under uncertain: "
-                     "(baseline.yaml's uncertain: entry then overrides the fitted value)")
     # [parsers: validate, export]
     validate = sub.add_parser(
         "validate",
@@ -609,8 +606,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.model is not None and not Path(args.model).is_file():
         raise InputError(args.model, "--model", "no such file")
     outcome = run_calibration(args.model, args.out, args.history, n_search=args.samples,
-                              n_starts=args.starts, seed=args.seed, report=args.report,
-                              include_uncertain=args.include_uncertain)
+                              n_starts=args.starts, seed=args.seed, report=args.report)
     print_summary(outcome, sys.stdout)
     return 0
 

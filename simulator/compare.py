@@ -29,8 +29,6 @@ job adequacy) that is the city's own ratio when the need per person is the same 
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -353,18 +351,3 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
         paths[name] = atomic_write_text(out_dir / name, text)
     paths["chart"] = atomic_write_bytes(out_dir / "charts" / "urbanization.png", png)
     return paths
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as the notebook API's `compare` (see below)."""
-
-    def __call__(self, scenarios: list[Any], **kwargs: Any) -> Any:
-        from simulator.api import compare
-
-        return compare(scenarios, **kwargs)
-
-
-# `simulator.compare` names both this module and the API function re-exported by
-# simulator/__init__.py; once this module is imported, Python binds the package attribute to
-# the module. Making the module callable keeps `simulator.compare([...])` working either way.
-sys.modules[__name__].__class__ = _CallableModule

@@ -399,7 +399,9 @@ def _load_layer(path: Path, shown: str, stack: list[Path]) -> _Layer:
     else:
         parent = _Layer("", None, None, {}, {}, None, [])
 
-    merged_set = {k: v for k, v in parent.set.items() if k not in uncertain}
+    # A child's `uncertain:` entry keeps the parent's `set:` value for plain runs (sweeps
+    # sample the distribution instead); a child's `set:` entry fixes a parent's uncertain one.
+    merged_set = dict(parent.set)
     merged_set.update({k: (v, shown) for k, v in set_.items()})
     merged_unc = {k: v for k, v in parent.uncertain.items() if k not in set_}
     merged_unc.update({k: (v, shown) for k, v in uncertain.items()})

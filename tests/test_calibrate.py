@@ -222,20 +222,11 @@ def test_bundled_calibration_scenario_loads_and_baseline_uses_it():
     assert path.resolve() in [Path(p).resolve() for p in baseline.chain]
 
 
-def test_constants_uncertain_in_the_baseline_are_not_fitted_unless_asked(tmp_path, capsys):
-    base = tmp_path / "baseline.yaml"
-    base.write_text("name: b\nuncertain:\n  reclassification_rate: {dist: uniform, low: 0.001, high: 0.005}\n",
-                    encoding="utf-8")
-    common = dict(out=tmp_path / "c.yaml", history_out=tmp_path / "h.csv", n_search=16, n_starts=1,
-                  baseline=base)
-    plain = cal.run_calibration(**common)
-    assert "reclassification_rate" not in plain["problem"].names()
-    assert plain["excluded"] == ["reclassification_rate"] and plain["shadowed"] == []
-    assert "reclassification_rate" not in yaml.safe_load((tmp_path / "c.yaml").read_text(encoding="utf-8"))["set"]
-    both = cal.run_calibration(**common, include_uncertain=True)
-    assert "reclassification_rate" in both["problem"].names() and both["shadowed"] == ["reclassification_rate"]
-    cal.print_summary(both, sys.stdout)
-    assert "overrides the fitted value" in capsys.readouterr().out
+def test_bundled_baseline_runs_with_every_fitted_value():
+    """baseline.yaml extends calibration.yaml; its uncertain: entries keep the fitted values."""
+    fitted = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "calibration.yaml").params
+    baseline = load_scenario()
+    assert fitted and all(baseline.params[n] == v for n, v in fitted.items())
 
 
 def test_bundled_baseline_keeps_the_exact_2020_totals():
