@@ -1,7 +1,8 @@
 """Cold start of `urbsd run` (the baseline), beside a bare Python start, in one run.
 
-Prints wall times (best of N) and their ratio. Needs urbsd installed. Run:
-python benchmarks/cold_run.py [N]
+Prints wall times (best of N) and their ratio. Run with the interpreter of a venv where
+urbsd is installed (`pip install .`: installed modules are byte-compiled, as for a user):
+.venv/bin/python benchmarks/cold_run.py [N]
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = best_of([sys.executable, "-c", "pass"], n, tmp)
         run = best_of([sys.executable, "-m", "simulator.cli", "run", "--out", tmp], n, tmp)
-        check = best_of([sys.executable, "-m", "simulator.cli", "check", "baseline"], n, tmp)
+        from simulator.scenario import bundled_scenario_path
+
+        baseline = str(bundled_scenario_path("baseline"))
+        check = best_of([sys.executable, "-m", "simulator.cli", "check", baseline], n, tmp)
     print(f"python -c pass      : {bare:6.3f} s")
     print(f"urbsd check baseline: {check:6.3f} s")
     print(f"urbsd run (baseline): {run:6.3f} s  ({run / bare:.1f}x a bare interpreter start; target < 2 s)")
