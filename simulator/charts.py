@@ -62,6 +62,31 @@ def register_cjk_font() -> str:
     return _font_name
 
 
+def _rc() -> dict[str, Any]:
+    """The house style's matplotlib settings: the CJK font, ASCII minus, text kept as text in SVG."""
+    font = register_cjk_font()
+    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
+            "axes.unicode_minus": False, "svg.fonttype": "none"}
+
+
+def _year_axes(ax: Any, years: list[int], xlabel: str, ylabel: str, title: str) -> None:
+    """House style of a chart over the years: 5-year ticks, labels, light grid, open frame."""
+    from matplotlib.ticker import MultipleLocator
+
+    ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
+    ax.xaxis.set_minor_locator(MultipleLocator(1))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="major", color="#dddddd", lw=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _source(fig: Any, line: str) -> None:
+    """The provenance line under the chart (supxlabel: constrained layout keeps it clear)."""
+    fig.supxlabel(line, x=0.01, ha="left", fontsize=7, color="#555555")
+
+
 def _targets_for(targets: Iterable[Any], indicator: str) -> list[tuple[int, float]]:
     out = []
     for t in targets:
@@ -101,15 +126,8 @@ def urbanization_chart(
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from matplotlib.ticker import FuncFormatter
 
-    font = register_cjk_font()
-    rc = {
-        "font.family": "sans-serif",
-        "font.sans-serif": [font, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "svg.fonttype": "none",
-    }
     path = Path(path)
     years = [int(y) for y in frame["time"]]
     resident = [100.0 * float(v) for v in frame["urbanization_rate"]]
@@ -121,7 +139,7 @@ def urbanization_chart(
     goals = _targets_for(targets, "urbanization_rate")
     un = ([int(y) for y in comparator[0]], [100.0 * float(v) for v in comparator[1]]) if comparator else None
 
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(8, 5), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
@@ -159,17 +177,10 @@ def urbanization_chart(
         highs = resident + [100.0 * v for _, v in goals] + (un[1] if un else [])
         ax.set_ylim(max(0.0, 5 * int(min(lows) // 5) - 5), min(100.0, 5 * int(max(highs) // 5) + 10))
         ax.set_xlim(years[0] - 0.5, years[-1] + 1.2)
-        ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
-        ax.xaxis.set_minor_locator(MultipleLocator(1))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel(text["year"])
-        ax.set_ylabel(text["ylabel"])
-        ax.set_title(title)
-        ax.grid(True, which="major", color="#dddddd", lw=0.8)
-        ax.spines[["top", "right"]].set_visible(False)
+        _year_axes(ax, years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
-        # supxlabel (not fig.text) so that constrained layout keeps it clear of the axis.
-        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        _source(fig, source_line)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, format="png")
     return path
@@ -180,12 +191,6 @@ def urbanization_chart(
 #: line colours of the comparison chart (colour-blind-safe Tableau 10), cycled
 _SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
                    "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-
-
-def _rc() -> dict:
-    font = register_cjk_font()
-    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
-            "axes.unicode_minus": False}
 
 
 def comparison_chart(
@@ -209,7 +214,6 @@ def comparison_chart(
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MultipleLocator
 
     path = Path(path)
     goals = sorted((int(y), float(v)) for y, v in targets)
@@ -236,17 +240,12 @@ def comparison_chart(
                         fontsize=9)
         ax.set_ylim(max(0.0, 5 * int(min(all_pct) // 5) - 5), min(100.0, 5 * int(max(all_pct) // 5) + 10))
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
-        ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
-        ax.xaxis.set_minor_locator(MultipleLocator(1))
-        ax.set_xlabel(text["year"])
-        ax.set_ylabel(text["ylabel"].replace("城镇化率", text["resident"]) if lang == "zh"
-                      else f"{text['resident']} (%)")
-        ax.set_title(title)
-        ax.grid(True, which="major", color="#dddddd", lw=0.8)
-        ax.spines[["top", "right"]].set_visible(False)
+        _year_axes(ax, years, text["year"],
+                   text["ylabel"].replace("城镇化率", text["resident"]) if lang == "zh"
+                   else f"{text['resident']} (%)", title)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False,
                   fontsize=8)
-        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        _source(fig, source_line)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, format="png")
     return path
@@ -310,7 +309,7 @@ def frontier_chart(
         ax.set_xlabel(label_a)
         ax.set_ylabel(label_b)
         ax.set_title(title)
-        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        _source(fig, source_line)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, format="png")
     return path
@@ -345,12 +344,6 @@ def _save_atomic(fig: Any, path: Path) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _sweep_rc() -> dict[str, Any]:
-    font = register_cjk_font()
-    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
-            "axes.unicode_minus": False}
-
-
 def fan_chart(
     years: list[int],
     bands: dict[str, list[float]],
@@ -370,11 +363,10 @@ def fan_chart(
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MultipleLocator
 
     pct = {k: [100.0 * v for v in vals] for k, vals in bands.items()}
     goals = [t for t in targets if t["indicator"] == "urbanization_rate"]
-    with matplotlib.rc_context(_sweep_rc()):
+    with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(8, 5), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
@@ -394,15 +386,9 @@ def fan_chart(
         finite_highs = [v for v in highs if v == v] or [100.0]
         ax.set_ylim(max(0.0, 5 * (min(finite_lows) // 5) - 5), min(100.0, 5 * (max(finite_highs) // 5) + 10))
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
-        ax.xaxis.set_major_locator(MultipleLocator(5 if len(years) > 8 else 1))
-        ax.xaxis.set_minor_locator(MultipleLocator(1))
-        ax.set_xlabel(text["year"])
-        ax.set_ylabel(text["ylabel"])
-        ax.set_title(title)
-        ax.grid(True, which="major", color="#dddddd", lw=0.8)
-        ax.spines[["top", "right"]].set_visible(False)
+        _year_axes(ax, years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
-        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        _source(fig, source_line)
         return _save_atomic(fig, Path(path))
 
 
@@ -437,7 +423,7 @@ def indices_chart(
     series = {"sobol": [("S1", "S1_conf", "#2c5d8a"), ("ST", "ST_conf", "#c0392b")],
               "morris": [("mu_star", "mu_star_conf", "#2c5d8a"), ("sigma", None, "#c0392b")],
               "mc": [("spearman_rho", None, "#2c5d8a")]}[method]
-    with matplotlib.rc_context(_sweep_rc()):
+    with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(4.2 * max(1, len(outputs)) + 2.5, 0.45 * len(params) + 2.2), layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(1, max(1, len(outputs)), sharey=True, squeeze=False)[0]
@@ -458,5 +444,5 @@ def indices_chart(
         axes[0].invert_yaxis()
         axes[0].legend(loc="lower right", frameon=False, fontsize=8)
         fig.suptitle(title)
-        fig.supxlabel(source_line, x=0.01, ha="left", fontsize=7, color="#555555")
+        _source(fig, source_line)
         return _save_atomic(fig, Path(path))

@@ -189,7 +189,6 @@ def _first_error(path: Path, exc: ValidationError, raw: dict) -> InputError:
     loc = [p for p in loc if p not in ("float", "str", "dict[str,float]", "function-after[_two_bounds(), list[float]]")]
     field = ".".join(loc) or "model"
     if err["type"] == "extra_forbidden":
-        parent = loc[-2] if len(loc) >= 2 else None
         allowed = _allowed_fields(loc)
         return InputError(path, field, f"unknown field{suggest(loc[-1], allowed)}")
     if err["type"] == "missing":
