@@ -443,16 +443,14 @@ def _load_spec(ref: tuple[str, Path, str] | None) -> Any:
     return load_model(path)
 
 
+_ARTICLE = {"constant": "a constant", "lookup": "a lookup table", "stock": "a stock",
+            "flow": "a flow", "auxiliary": "an auxiliary"}
+
+
 def _kind_of(spec: Any, name: str) -> str | None:
-    for attr, kind in (
-        ("stocks", "a stock"),
-        ("flows", "a flow"),
-        ("auxiliaries", "an auxiliary"),
-        ("lookups", "a lookup table"),
-    ):
-        if name in (getattr(spec, attr, None) or {}):
-            return kind
-    return None
+    """'a stock', 'an auxiliary', ... for messages (from ModelSpec.kind), or None."""
+    kind = spec.kind(name)
+    return _ARTICLE[kind] if kind else None
 
 
 def _constant(spec: Any, name: str, file: str, field_: str) -> Any:
@@ -717,7 +715,7 @@ def _resolve_target(i: int, t: _TargetIn, spec: Any, file: str) -> Target:
     elif name in stocks:
         var = stocks[name]
     else:
-        kind = _kind_of(spec, name) or ("a constant" if name in spec.constants else None)
+        kind = _kind_of(spec, name)
         if kind is not None:
             raise _err(file, f"{field_}.indicator", f"{name!r} is {kind}; a target names an auxiliary or a stock")
         raise _err(file, f"{field_}.indicator", f"unknown indicator{suggest(name, list(auxes) + list(stocks))}")
