@@ -312,14 +312,8 @@ class _Evaluator:
             xs = np.asarray(xs, dtype=float).reshape(n)
             width = self._width(lever)
             params[lever] = np.repeat(xs[:, None], width, axis=1) if width else xs
-        run = simulate(self.model, params, n_runs=n, dt=self.dt, method=self.method,
-                       outputs=[self.var])
-        self.calls += 1
-        data = run.data[self.var]
-        if data.ndim == 3:
-            j = list(run.elements[run.dims[self.var][0]]).index(self.element)
-            data = data[:, :, j]
-        return data[:, self.row]
+        return self._indicator(simulate(self.model, params, n_runs=n, dt=self.dt,
+                                        method=self.method, outputs=[self.var]))
 
     def one(self, lever: str, x: float) -> float:
         return float(self.values({lever: np.array([x])})[0])
@@ -328,14 +322,17 @@ class _Evaluator:
         """The indicator with the scenario as it is."""
         from simulator.integrate import simulate
 
-        run = simulate(self.model, self.scenario.params, dt=self.dt, method=self.method,
-                       outputs=[self.var])
+        return float(self._indicator(simulate(self.model, self.scenario.params, dt=self.dt,
+                                              method=self.method, outputs=[self.var]))[0])
+
+    def _indicator(self, run: Any) -> np.ndarray:
+        """The indicator (one county's, if it names one) in the target year, per run."""
         self.calls += 1
         data = run.data[self.var]
         if data.ndim == 3:
             j = list(run.elements[run.dims[self.var][0]]).index(self.element)
             data = data[:, :, j]
-        return float(data[0, self.row])
+        return data[:, self.row]
 
 
 def _scenario_setting(scenario: Any, lever: str) -> Any:
