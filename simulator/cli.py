@@ -34,6 +34,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _integration_options(parser: argparse.ArgumentParser) -> None:
+    """--dt and --method, shared by every command that runs the model."""
+    parser.add_argument("--dt", type=float, default=None, metavar="DT",
+                        help="time step in years; must divide one year into whole steps "
+                        "(default: the model's)")
+    parser.add_argument("--method", choices=("euler", "rk4"), default="euler",
+                        help="integration method (default: euler)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
@@ -54,11 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="scenario YAML file(s); none: the bundled baseline")
     run.add_argument("--out", default="results", metavar="DIR",
                      help="output folder (default: ./results)")
-    run.add_argument("--dt", type=float, default=None, metavar="DT",
-                     help="time step in years; must divide one year into whole steps "
-                     "(default: the model's)")
-    run.add_argument("--method", choices=("euler", "rk4"), default="euler",
-                     help="integration method (default: euler)")
+    _integration_options(run)
 
     check = sub.add_parser(
         "check",
@@ -81,10 +86,7 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     cmp_.add_argument("--out", default="results", metavar="DIR",
                       help="output folder; files go to DIR/compare/ (default: ./results)")
-    cmp_.add_argument("--dt", type=float, default=None, metavar="DT",
-                      help="time step in years (default: the model's)")
-    cmp_.add_argument("--method", choices=("euler", "rk4"), default="euler",
-                      help="integration method (default: euler)")
+    _integration_options(cmp_)
 
     gs = sub.add_parser(
         "goal-seek",
@@ -107,10 +109,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     "lever, 21 per lever for two)")
     gs.add_argument("--out", default="results", metavar="DIR",
                     help="output folder (default: ./results)")
-    gs.add_argument("--dt", type=float, default=None, metavar="DT",
-                    help="time step in years (default: the model's)")
-    gs.add_argument("--method", choices=("euler", "rk4"), default="euler",
-                    help="integration method (default: euler)")
+    _integration_options(gs)
     # [parsers: sweep]
     sweep = sub.add_parser(
         "sweep",

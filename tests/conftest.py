@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,23 @@ LABEL = {"zh": "测试", "en": "test"}
 def element(**fields):
     """A model element with the required unit and label filled in."""
     return {"unit": "dimensionless", "label": dict(LABEL), **fields}
+
+
+def replaced(model: dict, path: str, value) -> dict:
+    """A deep copy of `model` with the field at dotted `path` set to `value` (None deletes it;
+    a number in the path indexes a list)."""
+    model = copy.deepcopy(model)
+    *parents, last = path.split(".")
+    node = model
+    for p in parents:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return model
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import element
+from conftest import element, replaced
 from simulator.cli import main
 from simulator.errors import InputError
 from simulator.modeldoc import model_markdown
@@ -59,18 +59,7 @@ def small() -> dict:
 
 
 def with_(path: str, value) -> dict:
-    model = copy.deepcopy(small())
-    *parents, last = path.split(".")
-    node = model
-    for p in parents:
-        node = node[int(p)] if isinstance(node, list) else node[p]
-    if isinstance(node, list):
-        node[int(last)] = value
-    elif value is None:
-        del node[last]
-    else:
-        node[last] = value
-    return model
+    return replaced(small(), path, value)
 
 
 # ----------------------------------------------------------------------------- the committed file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import element
+from conftest import element, replaced
 from simulator.compile import compile_model
 from simulator.errors import InputError
 from simulator.modelfile import load_model
@@ -31,16 +31,7 @@ def error_of(write_model, model: dict) -> str:
 
 
 def with_(path: str, value) -> dict:
-    model = good()
-    *parents, last = path.split(".")
-    node = model
-    for p in parents:
-        node = node[p]
-    if value is None:
-        del node[last]
-    else:
-        node[last] = value
-    return model
+    return replaced(good(), path, value)
 
 
 def test_good_model_loads_with_hash(write_model):

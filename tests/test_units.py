@@ -3,12 +3,11 @@ error is one InputError naming the element's field and the two units."""
 
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
 
-from conftest import element
+from conftest import element, replaced
 from simulator import units
 from simulator.errors import InputError
 from simulator.modelfile import load_model
@@ -63,16 +62,7 @@ def good() -> dict:
 
 def with_(path: str, value) -> dict:
     """good() with one field replaced (value None deletes it)."""
-    model = copy.deepcopy(good())
-    *parents, last = path.split(".")
-    node = model
-    for p in parents:
-        node = node[p]
-    if value is None:
-        del node[last]
-    else:
-        node[last] = value
-    return model
+    return replaced(good(), path, value)
 
 
 def error_of(write_model, model: dict) -> InputError:
