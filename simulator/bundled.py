@@ -1,7 +1,7 @@
 """Where the model and scenario files shipped with urbsd live, installed or not.
 
-pyproject.toml installs the repo's models/ and scenarios/ as the data packages
-`simulator.models` and `simulator.scenarios`; run from a checkout that is not installed
+pyproject.toml installs the repo's models/, scenarios/ and data/ as the data packages
+`simulator.models`, `simulator.scenarios` and `simulator.data`; run from a checkout that is not installed
 (or an editable install), they are the folders next to `simulator/`.
 """
 
@@ -31,3 +31,8 @@ def models_dir() -> Path:
 def scenarios_dir() -> Path:
     """The folder of the bundled scenario files."""
     return _package_dir("simulator.scenarios", "scenarios")
+
+
+def data_dir() -> Path:
+    """The folder of the bundled statistics (observed.csv, history.csv, their sources)."""
+    return _package_dir("simulator.data", "data")

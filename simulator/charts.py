@@ -1,16 +1,21 @@
-"""Memo charts: the resident and hukou urbanization rates against the plan's targets.
+"""Memo charts: urbanization rates against the plan's targets, counties, land, services, sweeps.
 
-Chinese text uses Noto Sans CJK SC, the font file bundled in the `mplfonts` package,
-registered with matplotlib's font manager (no system fonts needed). matplotlib is
-imported inside the functions so that `urbsd check` does not pay for it.
+Every chart is written twice, atomically: `path` as a 200 dpi PNG and `path.with_suffix(".svg")`
+with its glyphs as paths (Chinese shows on machines without the font). Neither file carries a
+date, so rerunning a chart gives byte-identical files. Chinese text uses Noto Sans CJK SC, the
+font file bundled in the `mplfonts` package, registered with matplotlib's font manager (no system
+fonts needed). matplotlib is imported inside the functions so that `urbsd check` does not pay for it.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from simulator.labels import check_lang
 
 FONT_FILE = ("fonts", "NotoSansCJKsc-Regular.otf")
 DPI = 200
@@ -25,6 +30,19 @@ _TEXT = {
         "ylabel": "城镇化率（%）",
         "value_label": "{value:.1f}%",
         "short_label": "{value:.1f}%，差{gap:.1f}个百分点",
+        "gap_band": "两率之差",
+        "gap_label": "差 {gap:.1f} 个百分点",
+        "county_ylabel": "常住人口城镇化率（%）",
+        "city": "全市常住人口城镇化率",
+        "county_line": "县（市、区）常住人口城镇化率",
+        "city_targets": "全市规划目标\n{items}",
+        "city_target_item": "{year}年 {value:g}%",
+        "list_sep": "，",
+        "land_ylabel": "人均城镇建设用地（平方米/人）",
+        "land_band": "GB 50137-2011 规划人均城镇建设用地区间（{low:g}–{high:g} 平方米/人）",
+        "planned": "规划人均城镇建设用地 {value:g} 平方米/人",
+        "adequacy_ylabel": "充足度（1 = 达标）",
+        "standard_met": "达标线（1）",
     },
     "en": {
         "resident": "Resident urbanization rate",
@@ -35,8 +53,27 @@ _TEXT = {
         "ylabel": "Urbanization rate (%)",
         "value_label": "{value:.1f}%",
         "short_label": "{value:.1f}%, {gap:.1f} pp short",
+        "gap_band": "Difference between the rates",
+        "gap_label": "gap {gap:.1f} pp",
+        "county_ylabel": "Resident urbanization rate (%)",
+        "city": "City-wide resident rate",
+        "county_line": "County resident rate",
+        "city_targets": "City targets\n{items}",
+        "city_target_item": "{value:g}% in {year}",
+        "list_sep": ", ",
+        "land_ylabel": "Urban construction land per urban resident (m² per person)",
+        "land_band": "GB 50137-2011 planning range ({low:g}–{high:g} m² per person)",
+        "planned": "Planned land per person {value:g} m²",
+        "adequacy_ylabel": "Adequacy (1 = standard met)",
+        "standard_met": "Standard met (1)",
     },
 }
+
+#: line colours of the multi-series charts (colour-blind-safe Tableau 10), cycled
+_SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                   "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+#: markers of the per-county lines, so that the counties differ by more than colour
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 _font_name: str | None = None
 
@@ -62,11 +99,83 @@ def register_cjk_font() -> str:
     return _font_name
 
 
+#: salt of the ids in the SVG files (clip paths, glyphs); fixed so that reruns are byte-identical
+SVG_HASH_SALT = "urbsd"
+
+
 def _rc() -> dict[str, Any]:
-    """The house style's matplotlib settings: the CJK font, ASCII minus, text kept as text in SVG."""
+    """The house style's matplotlib settings: the CJK font, ASCII minus, SVG glyphs as paths."""
     font = register_cjk_font()
     return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
-            "axes.unicode_minus": False, "svg.fonttype": "none"}
+            "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": SVG_HASH_SALT}
+
+
+def _check_lang(lang: str) -> dict[str, str]:
+    """The memo text table of `lang`; ValueError for a language without one."""
+    check_lang(lang)
+    return _TEXT[lang]
+
+
+def render_chart(fig: Any) -> dict[str, bytes]:
+    """`fig` rendered in memory: {".png": 200 dpi PNG, ".svg": SVG with glyphs as paths}, no dates."""
+    import io
+
+    import matplotlib
+
+    out = {}
+    with matplotlib.rc_context(_rc()):  # fonts and svg.* are read when the figure is drawn
+        for suffix, kwargs in ((".png", {"dpi": DPI, "metadata": {"Software": None}}),
+                               (".svg", {"metadata": {"Date": None}})):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=suffix[1:], **kwargs)
+            out[suffix] = buf.getvalue()
+    return out
+
+
+def _save_atomic(fig: Any, path: str | Path) -> Path:
+    """Write `fig` to `path` (PNG) and `path.with_suffix(".svg")`, each atomically; return `path`."""
+    from simulator.writers import atomic_write_bytes
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"chart path must end in .png, not {path.name!r}")
+    files = render_chart(fig)
+    atomic_write_bytes(path, files[".png"])
+    atomic_write_bytes(path.with_suffix(".svg"), files[".svg"])
+    return path
+
+
+def _column(frame: Any, name: str) -> Any:
+    """Column `name` of a column table as floats; KeyError naming it if the frame lacks it."""
+    import numpy as np
+
+    if name not in frame:
+        raise KeyError(f"the frame has no column {name!r}")
+    return np.asarray(frame[name], dtype=float)
+
+
+def _years(frame: Any) -> list[int]:
+    return [int(y) for y in _column(frame, "time")]
+
+
+def _label_of(label: Any, lang: str, default: str) -> str:
+    """The `lang` text of a {zh, en} dict or a Label object, else `default`."""
+    text = label.get(lang) if isinstance(label, Mapping) else getattr(label, lang, None)
+    return text or default
+
+
+def _county_lines(ax: Any, years: list[int], frame: Any, var: str, counties: Mapping[str, Any],
+                  lang: str) -> None:
+    """One line per county of `var[<county>]`, colour and marker per county.
+
+    The markers are staggered (every n-th year, county k starting at year k) so that counties
+    whose lines coincide can still be told apart.
+    """
+    step = max(2, len(counties))
+    for k, (el, label) in enumerate(counties.items()):
+        ax.plot(years, _column(frame, f"{var}[{el}]"), color=_SERIES_COLOURS[k % len(_SERIES_COLOURS)],
+                lw=1.6, marker=_MARKERS[k % len(_MARKERS)], ms=4.5, markevery=(k % step, step),
+                label=_label_of(label, lang, el))
 
 
 def _year_axes(ax: Any, years: list[int], xlabel: str, ylabel: str, title: str) -> None:
@@ -108,7 +217,7 @@ def urbanization_chart(
     source_line: str,
     comparator: tuple[Iterable[int], Iterable[float]] | None = None,
 ) -> Path:
-    """Draw the urbanization-rate chart for one scenario and save it as a PNG (200 dpi).
+    """Draw the urbanization-rate chart for one scenario: `path` (PNG, 200 dpi) and its .svg.
 
     `comparator` (years, shares), optional: the UN growth-difference projection
     (simulator.comparator), drawn as a dashed grey line.
@@ -118,19 +227,15 @@ def urbanization_chart(
     (objects or dicts); those on `urbanization_rate` are drawn as dashed lines with a
     marker at the target year. `source_line` goes under the chart (provenance).
     """
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
-    text = _TEXT[lang]
+    text = _check_lang(lang)
 
     import matplotlib
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    path = Path(path)
-    years = [int(y) for y in frame["time"]]
-    resident = [100.0 * float(v) for v in frame["urbanization_rate"]]
+    years = _years(frame)
+    resident = [100.0 * float(v) for v in _column(frame, "urbanization_rate")]
     hukou = (
         [100.0 * float(v) for v in frame["hukou_urbanization_rate"]]
         if "hukou_urbanization_rate" in frame
@@ -181,16 +286,10 @@ def urbanization_chart(
         _year_axes(ax, years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         _source(fig, source_line)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format="png")
-    return path
+        return _save_atomic(fig, path)
 
 
 # --------------------------------------------------------------------------- comparison, frontier
-
-#: line colours of the comparison chart (colour-blind-safe Tableau 10), cycled
-_SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-                   "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 
 
 def comparison_chart(
@@ -203,19 +302,16 @@ def comparison_chart(
     source_line: str,
     lang: str = "zh",
 ) -> Path:
-    """All scenarios' resident urbanization rates (%) on one chart, the targets marked; PNG.
+    """All scenarios' resident urbanization rates (%) on one chart, the targets marked; PNG + SVG.
 
     `rates` maps a scenario name to (years, rates as shares), `labels` the name to the
     legend text, `targets` are (year, share) pairs drawn as dashed levels with a marker.
     """
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
-    text = _TEXT[lang]
+    text = _check_lang(lang)
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path)
     goals = sorted((int(y), float(v)) for y, v in targets)
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(9, 6.5), layout="constrained")
@@ -246,9 +342,7 @@ def comparison_chart(
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False,
                   fontsize=8)
         _source(fig, source_line)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format="png")
-    return path
+        return _save_atomic(fig, path)
 
 
 def frontier_chart(
@@ -266,7 +360,7 @@ def frontier_chart(
     marker: tuple[float, float] | None = None,
     lang: str = "zh",
 ) -> Path:
-    """Filled contours of an indicator over two levers, the target's contour drawn bold; PNG.
+    """Filled contours of an indicator over two levers, the target's contour drawn bold; PNG + SVG.
 
     `values[i][j]` is the indicator at (grid_a[j], grid_b[i]); with `percent` the values
     (shares) are shown in %. `marker` marks the scenario's own setting of the two levers.
@@ -279,7 +373,6 @@ def frontier_chart(
     scale = 100.0 if percent else 1.0
     z = scale * np.asarray(values, dtype=float)
     level = scale * float(target)
-    path = Path(path)
     names = {"zh": ("目标线 {v:g}%", "情景当前设定"), "en": ("target {v:g}%", "scenario setting")}
     if lang not in names:
         raise ValueError(f"lang must be one of {sorted(names)}, not {lang!r}")
@@ -310,9 +403,7 @@ def frontier_chart(
         ax.set_ylabel(label_b)
         ax.set_title(title)
         _source(fig, source_line)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format="png")
-    return path
+        return _save_atomic(fig, path)
 
 
 # --------------------------------------------------------------------------- sweep charts
@@ -333,17 +424,6 @@ _SWEEP_TEXT = {
 }
 
 
-def _save_atomic(fig: Any, path: Path) -> Path:
-    """Render `fig` as PNG in memory, then write it atomically."""
-    import io
-
-    from simulator.writers import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=DPI, format="png", metadata={"Software": None})
-    return atomic_write_bytes(path, buf.getvalue())
-
-
 def fan_chart(
     years: list[int],
     bands: dict[str, list[float]],
@@ -358,7 +438,9 @@ def fan_chart(
 
     `bands` holds shares per year under keys p5, p25, p50, p75, p95; `targets` are the
     sweep's dicts {indicator, year, target, probability} (urbanization_rate ones are drawn).
+    Writes `path` (PNG) and its .svg.
     """
+    _check_lang(lang)
     text = _SWEEP_TEXT[lang]
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -389,7 +471,7 @@ def fan_chart(
         _year_axes(ax, years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         _source(fig, source_line)
-        return _save_atomic(fig, Path(path))
+        return _save_atomic(fig, path)
 
 
 def _output_label(output: str, text: dict[str, str]) -> str:
@@ -411,7 +493,9 @@ def indices_chart(
 
     sobol: S1 and ST with their confidence intervals; morris: mu* (with CI) and sigma;
     mc: Spearman rank correlation. `labels` maps a parameter to {zh, en} labels.
+    Writes `path` (PNG) and its .svg.
     """
+    _check_lang(lang)
     text = _SWEEP_TEXT[lang]
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -445,4 +529,237 @@ def indices_chart(
         axes[0].legend(loc="lower right", frameon=False, fontsize=8)
         fig.suptitle(title)
         _source(fig, source_line)
-        return _save_atomic(fig, Path(path))
+        return _save_atomic(fig, path)
+
+
+# --------------------------------------------------------------------------- gap, counties, land, services
+
+#: the four service panels of services_chart: variable -> panel title
+_SERVICE_PANELS = {
+    "zh": {"school_adequacy": "学位", "hospital_adequacy": "医院床位",
+           "affordable_housing_adequacy": "保障性住房", "sewage_adequacy": "污水处理能力"},
+    "en": {"school_adequacy": "School places", "hospital_adequacy": "Hospital beds",
+           "affordable_housing_adequacy": "Affordable housing", "sewage_adequacy": "Sewage treatment"},
+}
+
+
+def gap_chart(
+    frame: Any,
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+    years: Iterable[int] = (2020, 2025, 2030, 2035),
+) -> Path:
+    """Resident and hukou urbanization rates (%) with the band between them shaded; PNG + SVG.
+
+    The gap in percentage points is written at each of `years` that the frame has: it is the
+    plan's measure of how many residents live in towns without a town hukou.
+    """
+    text = _check_lang(lang)
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    all_years = _years(frame)
+    resident = 100.0 * _column(frame, "urbanization_rate")
+    hukou = 100.0 * _column(frame, "hukou_urbanization_rate")
+    marked = [y for y in years if y in all_years]
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(8, 5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.fill_between(all_years, hukou, resident, color="#bdbdbd", alpha=0.45, lw=0,
+                        label=text["gap_band"])
+        ax.plot(all_years, resident, color="#c0392b", lw=2.2, marker="o", ms=3.5, label=text["resident"])
+        ax.plot(all_years, hukou, color="#2c5d8a", lw=1.8, marker="s", ms=3, label=text["hukou"])
+        for year in marked:
+            i = all_years.index(year)
+            ax.vlines(year, hukou[i], resident[i], colors="#555555", lw=0.8)
+            first = i == 0  # left of the first year there is no room: write it on the right
+            ax.annotate(text["gap_label"].format(gap=resident[i] - hukou[i]),
+                        (year, (resident[i] + hukou[i]) / 2), xytext=(4 if first else -4, 0),
+                        textcoords="offset points", ha="left" if first else "right", va="center",
+                        fontsize=9, color="#111111")
+        low, high = float(min(hukou.min(), resident.min())), float(max(hukou.max(), resident.max()))
+        ax.set_ylim(max(0.0, 5 * (low // 5) - 5), min(100.0, 5 * (high // 5) + 10))
+        ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
+        _year_axes(ax, all_years, text["year"], text["ylabel"], title)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        _source(fig, source_line)
+        return _save_atomic(fig, path)
+
+
+def _grid(fig: Any, n: int, ncols: int, **kwargs: Any) -> tuple[list[Any], list[Any]]:
+    """`n` panels on a grid of `ncols` columns: (used axes, spare axes of the last row)."""
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    axes = list(fig.subplots(nrows, ncols, squeeze=False, **kwargs).flat)
+    return axes[:n], axes[n:]
+
+
+def county_chart(
+    frame: Any,
+    counties: Mapping[str, Any],
+    targets: Iterable[Any],
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+) -> Path:
+    """Small multiples of the resident urbanization rate (%), one panel per county; PNG + SVG.
+
+    Each panel has the city-wide rate as a thin grey reference line, the city's targets on
+    `urbanization_rate` (objects or dicts, as for urbanization_chart) and the county's
+    last-year value. `counties` maps a county element to its {zh, en} label.
+    """
+    text = _check_lang(lang)
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    years = _years(frame)
+    city = 100.0 * _column(frame, "urbanization_rate")
+    rates = {el: 100.0 * _column(frame, f"county_urbanization_rate[{el}]") for el in counties}
+    goals = _targets_for(targets, "urbanization_rate")
+    if not rates:
+        raise ValueError("county_chart needs at least one county")
+    values = [v for r in rates.values() for v in r] + list(city) + [100.0 * g for _, g in goals]
+    goal_text = text["list_sep"].join(
+        text["city_target_item"].format(year=y, value=round(100.0 * g, 2)) for y, g in goals)
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(10, 6), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes, spare = _grid(fig, len(rates), 4, sharex=True, sharey=True)
+        for k, (ax, (el, rate)) in enumerate(zip(axes, rates.items())):
+            ax.plot(years, city, color="#9a9a9a", lw=1, label=text["city"])
+            ax.plot(years, rate, color=_SERIES_COLOURS[k % len(_SERIES_COLOURS)], lw=2,
+                    label=text["county_line"])
+            for i, (year, goal) in enumerate(goals):
+                ax.plot([year], [100.0 * goal], marker="D", ms=6, mfc="none", mec="#111111", mew=1.2,
+                        ls="none", zorder=5, label=text["city_targets"].format(items=goal_text) if i == 0 else None)
+            below = rate[-1] < city[-1]  # write the value on the side away from the city line
+            ax.annotate(text["value_label"].format(value=rate[-1]), (years[-1], rate[-1]),
+                        xytext=(-2, -6 if below else 6), textcoords="offset points", ha="right",
+                        va="top" if below else "bottom", fontsize=8,
+                        color=_SERIES_COLOURS[k % len(_SERIES_COLOURS)])
+            _year_axes(ax, years, "", "", _label_of(counties[el], lang, el))
+            ax.title.set_fontsize(10)
+            ax.tick_params(labelsize=8)
+        for ax in axes:
+            if ax.get_subplotspec().is_first_col():
+                ax.set_ylabel(text["county_ylabel"], fontsize=9)
+            ax.xaxis.set_tick_params(labelbottom=True)  # panels above a spare cell need them
+        axes[0].set_ylim(max(0.0, 5 * (min(values) // 5) - 5), min(100.0, 5 * (max(values) // 5) + 5))
+        axes[0].set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        if spare:
+            for ax in spare:
+                ax.axis("off")
+            spare[0].legend(handles, labels, loc="center", frameon=False, fontsize=9)
+        else:
+            fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False,
+                       fontsize=9)
+        fig.suptitle(title)
+        _source(fig, source_line)
+        return _save_atomic(fig, path)
+
+
+def land_chart(
+    frame: Any,
+    counties: Mapping[str, Any],
+    path: str | Path,
+    *,
+    band: tuple[float, float],
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+    planned: float | None = None,
+) -> Path:
+    """Urban construction land per urban resident (m² per person) per county; PNG + SVG.
+
+    `band` (low, high) is the standard's range, shaded and labelled (the caller passes
+    GB 50137-2011's 65-115 from the model); `planned` is drawn as a dashed line.
+    """
+    text = _check_lang(lang)
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    years = _years(frame)
+    low, high = (float(v) for v in band)
+    if not low < high:
+        raise ValueError(f"band must be (low, high) with low < high, got {band!r}")
+    series = [_column(frame, f"land_per_urban_resident[{el}]") for el in counties]
+    finite = [float(v) for s in series for v in s if math.isfinite(v)]
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(8, 5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.axhspan(low, high, color="#a6d4a0", alpha=0.35, lw=0)
+        ax.text(years[0], low, text["land_band"].format(low=low, high=high), ha="left", va="bottom",
+                fontsize=9, color="#2f6b2a")
+        _county_lines(ax, years, frame, "land_per_urban_resident", counties, lang)
+        if planned is not None:
+            ax.axhline(float(planned), color="#333333", ls="--", lw=1.2,
+                       label=text["planned"].format(value=float(planned)))
+        bottom, top = min(finite + [low]), max(finite + [high])
+        margin = 0.05 * (top - bottom)
+        ax.set_ylim(max(0.0, bottom - 2 * margin), top + margin)
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        _year_axes(ax, years, text["year"], text["land_ylabel"], title)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9)
+        _source(fig, source_line)
+        return _save_atomic(fig, path)
+
+
+def services_chart(
+    frame: Any,
+    counties: Mapping[str, Any],
+    path: str | Path,
+    *,
+    title: str,
+    source_line: str,
+    lang: str = "zh",
+) -> Path:
+    """Service adequacy per county (1 = standard met): schools, hospital beds, affordable
+    housing, sewage, one panel each; a panel whose variable the frame lacks is left out.
+
+    KeyError if none of the four is in the frame, or if one is there for only some counties.
+    """
+    text = _check_lang(lang)
+    panels = _SERVICE_PANELS[lang]
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    years = _years(frame)
+    present = [v for v in panels if any(f"{v}[{el}]" in frame for el in counties)]
+    if not present:
+        first = next(iter(counties), "<county>")
+        raise KeyError(f"the frame has none of {', '.join(panels)} (e.g. no column "
+                       f"'{next(iter(panels))}[{first}]')")
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(10, 6), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes, spare = _grid(fig, len(present), 2, sharex=True, sharey=True)
+        for ax, var in zip(axes, present):
+            ax.axhline(1.0, color="#111111", ls="--", lw=1, label=text["standard_met"])
+            _county_lines(ax, years, frame, var, counties, lang)
+            _year_axes(ax, years, "", "", panels[var])
+            ax.title.set_fontsize(10)
+            ax.tick_params(labelsize=8)
+            if ax.get_subplotspec().is_first_col():
+                ax.set_ylabel(text["adequacy_ylabel"], fontsize=9)
+        for ax in spare:
+            ax.axis("off")
+        for ax in axes:
+            ax.xaxis.set_tick_params(labelbottom=True)
+        axes[0].set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
+        fig.suptitle(title)
+        _source(fig, source_line)
+        return _save_atomic(fig, path)

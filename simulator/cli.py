@@ -23,7 +23,6 @@ from typing import Any, NoReturn
 from simulator import __version__
 from simulator.errors import InputError
 
-MILESTONES = (2020, 2025, 2030, 2035)
 PROG = "urbsd"
 
 
@@ -41,6 +40,15 @@ def _integration_options(parser: argparse.ArgumentParser) -> None:
                         "(default: the model's)")
     parser.add_argument("--method", choices=("euler", "rk4"), default="euler",
                         help="integration method (default: euler)")
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    """--lang and --format, shared by the commands that write tables and charts (run, compare)."""
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh",
+                        help="language of the chart text and of the Excel headers (default: zh)")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                        help="xlsx: also write the tables as an Excel workbook, one sheet per table, "
+                        "headers in --lang with a units row (default: csv only)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -64,6 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", metavar="DIR",
                      help="output folder (default: ./results)")
     _integration_options(run)
+    _table_options(run)
 
     check = sub.add_parser(
         "check",
@@ -87,6 +96,7 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", default="results", metavar="DIR",
                       help="output folder; files go to DIR/compare/ (default: ./results)")
     _integration_options(cmp_)
+    _table_options(cmp_)
 
     gs = sub.add_parser(
         "goal-seek",
@@ -109,6 +119,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     "lever, 21 per lever for two)")
     gs.add_argument("--out", default="results", metavar="DIR",
                     help="output folder (default: ./results)")
+    gs.add_argument("--lang", choices=("zh", "en"), default="zh",
+                    help="language of the frontier chart (default: zh)")
     _integration_options(gs)
     # [parsers: sweep]
     sweep = sub.add_parser(
@@ -126,6 +138,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="base sample size (sobol: a power of 2 is best)")
     sweep.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: 0)")
     sweep.add_argument("--out", default="results", metavar="DIR", help="output folder (default: ./results)")
+    sweep.add_argument("--lang", choices=("zh", "en"), default="zh",
+                       help="language of the fan and indices charts (default: zh)")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
     sweep.add_argument("--workers", type=int, default=None, metavar="W",
@@ -186,6 +200,30 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="xmile only: write SUM(x[county!]), which PySD reads, instead of "
                         "the standard SUM(x[*])")
     # [parsers: report]
+    rep = sub.add_parser(
+        "report",
+        help="write a memo-ready report (Markdown and self-contained HTML) of one or more scenarios",
+        description="Run each SCENARIO (default: the bundled baseline) and a Monte Carlo sample of its "
+        "uncertain: constants, and write DIR/<scenario file stem>-report-<lang>/ (several scenarios: "
+        "DIR/compare-report-<lang>/): report.md and report.html (charts embedded; findings as sentences "
+        "built from the numbers, target table, provenance), charts/ (PNG at 200 dpi and SVG) and "
+        "summaries/ (the JSON files every figure of the report is taken from).",
+    )
+    rep.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="scenario YAML file(s); none: the bundled baseline")
+    rep.add_argument("--lang", choices=("zh", "en"), default="zh",
+                     help="language of the text and charts (default: zh)")
+    rep.add_argument("--out", default="results", metavar="DIR",
+                     help="output folder (default: ./results)")
+    rep.add_argument("--samples", type=int, default=1000, metavar="N",
+                     help="Monte Carlo runs over each scenario's uncertain: constants, for the "
+                     "probability of each target (0: none; default: 1000)")
+    rep.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="Monte Carlo seed (default: 0)")
+    rep.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf (A4; needs WeasyPrint, pip install 'urbsd[pdf]', "
+                     "and the Pango library)")
+    _integration_options(rep)
     # [parsers: docs]
     docs = sub.add_parser(
         "docs",
@@ -230,6 +268,20 @@ def _load(path: str | None) -> tuple[Any, Any]:
     return scenario, model
 
 
+def _load_distinct(paths: list[str], clash: str) -> list[tuple[Any, Any]]:
+    """Load and compile each scenario (none given: the bundled baseline); two with the same
+    file name are refused, since their outputs would share a folder (`clash` says why)."""
+    paths = paths or [None]
+    loaded = [_load(p) for p in paths]
+    seen: dict[str, str] = {}
+    for (scenario, _), p in zip(loaded, paths):
+        stem = _stem(scenario)
+        if stem in seen:
+            raise InputError(p or scenario.path, "scenario", f"same file name '{stem}' as {seen[stem]}: {clash}")
+        seen[stem] = str(p or scenario.path)
+    return loaded
+
+
 def _stem(scenario: Any) -> str:
     return Path(scenario.path).stem
 
@@ -239,17 +291,6 @@ def _label(scenario: Any, lang: str) -> str:
     if isinstance(label, dict):
         return label.get(lang) or label.get("en") or label.get("zh") or ""
     return getattr(label, lang, None) or "" if label is not None else ""
-
-
-def _label_dict(scenario: Any) -> dict[str, str]:
-    label = getattr(scenario, "label", None)
-    if label is None:
-        return {}
-    if isinstance(label, dict):
-        return dict(label)
-    if hasattr(label, "model_dump"):
-        return label.model_dump()
-    return {k: getattr(label, k) for k in ("zh", "en") if hasattr(label, k)}
 
 
 def _pct(x: float) -> str:
@@ -274,53 +315,9 @@ def _target_text(t: dict) -> str:
     return f"{status}: {value} vs {target} target, {gap_text} pp"
 
 
-def _summary(scenario: Any, run: Any, frame: Any, targets: list[dict]) -> dict:
-    from simulator.results import key_figures, value_at
-
-    spec = scenario.spec
-    milestones = {
-        str(y): {
-            k: value_at(frame, k, y)
-            for k in ("urbanization_rate", "hukou_urbanization_rate")
-            if value_at(frame, k, y) is not None
-        }
-        for y in MILESTONES
-        if value_at(frame, "urbanization_rate", y) is not None
-    }
-    return {
-        "scenario": {
-            "name": scenario.name,
-            "label": _label_dict(scenario),
-            "path": str(Path(scenario.path).resolve()),
-        },
-        "model": {
-            "name": spec.name,
-            "path": str(Path(spec.path).resolve()),
-            "sha256": spec.sha256,
-        },
-        "scenario_sha256": scenario.sha256,
-        "package_version": __version__,
-        "method": run.method,
-        "dt": float(run.dt),
-        "time": {"start": int(frame["time"][0]), "stop": int(frame["time"][-1])},
-        "targets": targets,
-        "final_year": key_figures(frame),
-        "milestones": milestones,
-    }
-
-
-def _source_line(scenario: Any, run: Any) -> str:
-    today = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    return (
-        f"情景/scenario: {scenario.name} · 模型/model: {scenario.spec.name} "
-        f"sha256 {scenario.spec.sha256[:12]} · 情景/scenario sha256 {scenario.sha256[:12]} · "
-        f"{run.method} dt={run.dt:g} · urbsd {__version__} · {today}"
-    )
-
-
 def _report(scenario: Any, run: Any, frame: Any, targets: list[dict], paths: dict,
             out: Any) -> None:
-    from simulator.results import value_at
+    from simulator.results import MILESTONES, value_at
 
     label = _label(scenario, "zh")
     en = _label(scenario, "en")
@@ -388,17 +385,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out_root = Path(args.out)
     if out_root.exists() and not out_root.is_dir():
         raise InputError(args.out, "--out", "exists and is not a folder")
-    paths = args.scenarios or [None]
-    loaded = [_load(p) for p in paths]
-    seen: dict[str, str] = {}
-    for (scenario, _), p in zip(loaded, paths):
+    loaded = _load_distinct(args.scenarios, f"both would write {out_root}/<file name>")
+    for scenario, _ in loaded:
         stem = _stem(scenario)
-        if stem in seen:
-            raise InputError(
-                p or scenario.path, "scenario",
-                f"same file name '{stem}' as {seen[stem]}: both would write {out_root / stem}",
-            )
-        seen[stem] = str(p or scenario.path)
         if (out_root / stem).exists() and not (out_root / stem).is_dir():
             raise InputError(out_root / stem, "--out", "exists and is not a folder")
 
@@ -415,21 +404,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # 3. Write, one scenario folder at a time (each all-or-nothing).
     from simulator.charts import urbanization_chart
-    from simulator.comparator import comparator_summary, comparator_line
+    from simulator.comparator import comparator_line
+    from simulator.report import CHART_TITLES
+    from simulator.results import run_summary, source_line
     from simulator.writers import write_run_outputs
 
     reports = []
     for scenario, run, frame, targets in finished:
-        title = f"平凉市城镇化率 — {_label(scenario, 'zh') or scenario.name}"
-        summary = _summary(scenario, run, frame, targets)
-        summary["comparator"] = comparator_summary([int(y) for y in frame["time"]])
+        title = CHART_TITLES[args.lang]["urbanization"].format(
+            label=_label(scenario, args.lang) or scenario.name)
+        summary = run_summary(scenario, run, frame, targets)
 
         def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
                   title=title, un=comparator_line(summary["comparator"])) -> None:
-            urbanization_chart(frame, targets, path, title=title, lang="zh",
-                               source_line=_source_line(scenario, run), comparator=un)
+            urbanization_chart(frame, targets, path, title=title, lang=args.lang,
+                               source_line=source_line(scenario, run), comparator=un)
 
-        written = write_run_outputs(out_root / _stem(scenario), frame, summary, chart)
+        extras = {}
+        if args.format == "xlsx":
+            from simulator.excel import run_workbook
+
+            extras[f"{_stem(scenario)}.xlsx"] = run_workbook(scenario.spec, frame, summary, args.lang)
+        written = write_run_outputs(out_root / _stem(scenario), frame, summary, chart, extras)
         reports.append((scenario, run, frame, targets, written))
 
     # 4. The screen, once everything is written.
@@ -465,7 +461,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simulator.compare import compare_scenarios, format_table, write_comparison
 
     comp = compare_scenarios(loaded, dt=args.dt, method=args.method)
-    paths = write_comparison(comp, loaded, folder, method=args.method, dt=args.dt)
+    paths = write_comparison(comp, loaded, folder, method=args.method, dt=args.dt,
+                             lang=args.lang, fmt=args.format)
     print(format_table(comp))
     files = ", ".join(str(Path(p).relative_to(folder)) for p in paths.values())
     print(f"wrote {folder}/{{{files}}}")
@@ -515,7 +512,8 @@ def _cmd_goal_seek(args: argparse.Namespace) -> int:
     if len(args.lever) == 2:
         front = frontier(scenario, args.lever[0], args.lever[1], target,
                          grid=args.grid or DEFAULT_FRONTIER_GRID, dt=args.dt, method=args.method)
-    paths = write_goal_seek(scenario, results, front, folder, method=args.method, dt=args.dt)
+    paths = write_goal_seek(scenario, results, front, folder, method=args.method, dt=args.dt,
+                            lang=args.lang)
 
     print(f"{scenario.name}: goal {target} ({args.method} dt={args.dt or spec.time.dt:g})")
     for r in results:
@@ -576,7 +574,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     result = sw.run_sweep(scenario, args.method, args.samples, seed=seed, chunk_size=chunk,
                           out_root=out_root, workers=workers, scheduler=args.scheduler)
     elapsed = time.perf_counter() - t0
-    paths = sw.write_sweep(result, out_dir)
+    paths = sw.write_sweep(result, out_dir, lang=args.lang)
     sw.remove_chunks(folder)
 
     print(f"{scenario.name} — {args.method} sweep, N={args.samples}, {result.runs:,} runs, seed {seed}"
@@ -649,6 +647,166 @@ def _cmd_export(args: argparse.Namespace) -> int:
           f"sha256 {scenario.spec.sha256[:12]})")
     return 0
 # [handlers: report]
+def _county_labels(spec: Any, lang: str = "") -> dict[str, dict[str, str]]:
+    """{element: {zh, en}} of the dimension the county indicators are subscripted by."""
+    dims = getattr(spec.element("county_urbanization_rate"), "dims", None) if spec.kind(
+        "county_urbanization_rate") else None
+    if not dims:
+        return {}
+    dim = spec.dimensions[dims[0]]
+    labels = dim.labels or {}
+    return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
+            for e in dim.elements}
+
+
+def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
+                   folder: Path) -> dict[str, str]:
+    """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
+    from simulator import charts
+    from simulator.comparator import comparator_line
+    from simulator.report import CHART_TITLES, scenario_label
+    from simulator.results import source_line
+
+    spec = scenario.spec
+    label = scenario_label(summary, lang)
+    titles = {k: v.format(label=label, runs=sweep.runs if sweep else 0) for k, v in CHART_TITLES[lang].items()}
+    line = source_line(scenario, run)
+    counties = _county_labels(spec)
+    rel = Path("charts") / _stem(scenario)
+    drawn: dict[str, str] = {}
+
+    def draw(kind: str, fn: Any, *args: Any, **kw: Any) -> None:
+        path = rel / f"{kind}.png"
+        fn(*args, folder / path, title=titles[kind], source_line=line, lang=lang, **kw)
+        drawn[kind] = path.as_posix()
+
+    draw("urbanization", charts.urbanization_chart, frame, summary["targets"],
+         comparator=comparator_line(summary["comparator"]))
+    if "hukou_urbanization_rate" in frame:
+        draw("gap", charts.gap_chart, frame)
+    if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
+        draw("counties", charts.county_chart, frame, counties, summary["targets"])
+    land = spec.constants.get("planned_land_per_person")
+    if counties and land is not None and land.bounds and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
+        planned = scenario.params.get("planned_land_per_person", land.value)
+        draw("land", charts.land_chart, frame, counties, band=tuple(land.bounds),
+             planned=float(planned) if isinstance(planned, (int, float)) else None)
+    if counties and any(f"{v}[{next(iter(counties))}]" in frame for v in
+                        ("school_adequacy", "hospital_adequacy", "affordable_housing_adequacy", "sewage_adequacy")):
+        draw("services", charts.services_chart, frame, counties)
+    if sweep is not None:
+        from simulator.sweep import source_line as sweep_line
+
+        path = rel / "fan.png"
+        charts.fan_chart(sweep.years, sweep.percentiles("urbanization_rate"), sweep.targets, folder / path,
+                         title=titles["fan"], source_line=sweep_line(sweep), lang=lang)
+        drawn["fan"] = path.as_posix()
+    return drawn
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    # 1. Validate everything before running or writing anything.
+    _check_dt(args.dt)
+    if args.samples < 0:
+        raise InputError("command line", "--samples", f"must be 0 or more, not {args.samples}")
+    if args.pdf:
+        from simulator.report import pdf_available
+
+        missing = pdf_available()
+        if missing:
+            raise InputError("command line", "--pdf", missing)
+    loaded = _load_distinct(args.scenarios, "a report needs distinct scenarios")
+    name = f"{_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
+    folder = _out_folder(args.out, f"{name}-{args.lang}")
+
+    # 2. Run each scenario and its Monte Carlo sample.
+    from simulator.integrate import simulate
+    from simulator.results import evaluate_targets, run_summary, timeseries_columns
+
+    finished = []
+    for scenario, model in loaded:
+        run = simulate(model, scenario.params, dt=args.dt, method=args.method)
+        frame = timeseries_columns(run)
+        summary = run_summary(scenario, run, frame, evaluate_targets(frame, scenario.targets))
+        sweep = None
+        if args.samples and scenario.uncertain:
+            from simulator.sweep import run_sweep
+
+            sweep = run_sweep(scenario, "mc", args.samples, seed=args.seed, dt=args.dt, progress=False)
+        finished.append((scenario, run, frame, summary, sweep))
+
+    # 3. Charts and text into a scratch folder, then the whole folder at once.
+    import shlex
+    import tempfile
+
+    from simulator.report import ReportItem, report_html, report_markdown
+    from simulator.sweep import summary as sweep_summary
+    from simulator.writers import json_text, write_folder
+
+    lang = args.lang
+    created = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+    command = shlex.join([PROG, *args.argv])
+    with tempfile.TemporaryDirectory(prefix="urbsd-report-") as tmp:
+        scratch = Path(tmp)
+        items = []
+        for scenario, run, frame, summary, sweep in finished:
+            stem = _stem(scenario)
+            spec = scenario.spec
+            files = {"summary": f"summaries/{stem}.json"}
+            (scratch / "summaries").mkdir(exist_ok=True)
+            (scratch / files["summary"]).write_text(json_text(summary), encoding="utf-8")
+            mc = None
+            if sweep is not None:
+                mc = sweep_summary(sweep)
+                files["sweep"] = f"summaries/{stem}-montecarlo.json"
+                (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
+            land = spec.constants.get("planned_land_per_person")
+            items.append(ReportItem(
+                summary=summary,
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch),
+                counties=_county_labels(spec),
+                land_band=tuple(land.bounds) if land is not None and land.bounds else None,
+                indicator_labels={t["indicator"]: {"zh": spec.element(t["indicator"]).label.zh,
+                                                   "en": spec.element(t["indicator"]).label.en}
+                                  for t in summary["targets"] if spec.kind(t["indicator"])
+                                  and spec.element(t["indicator"]).label is not None},
+                sweep=mc, files=files))
+        comparison = None
+        if len(finished) > 1:
+            from simulator.charts import comparison_chart
+            from simulator.compare import source_line as compare_line
+            from simulator.report import CHART_TITLES, pct, scenario_label
+
+            rates = {s.name: ([int(y) for y in f["time"]], [float(v) for v in f["urbanization_rate"]])
+                     for s, _, f, _, _ in finished}
+            labels = {s.name: f"{scenario_label(summ, lang)}: {int(f['time'][-1])} {pct(f['urbanization_rate'][-1])}%"
+                      for s, _, f, summ, _ in finished}
+            goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
+            comparison = "charts/comparison.png"
+            comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLES[lang]["comparison"],
+                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt), lang=lang)
+        markdown = report_markdown(items, lang=lang, created=created, command=command,
+                                   comparison_chart=comparison)
+        (scratch / "report.md").write_text(markdown, encoding="utf-8")
+        page = report_html(markdown, scratch, lang=lang)
+        (scratch / "report.html").write_text(page, encoding="utf-8")
+        if args.pdf:
+            from simulator.report import report_pdf
+
+            (scratch / "report.pdf").write_bytes(report_pdf(page))
+        written = write_folder(folder, {p.relative_to(scratch): p.read_bytes()
+                                        for p in sorted(scratch.rglob("*")) if p.is_file()})
+
+    # 4. The screen: the findings, then what was written.
+    from simulator.report import findings
+
+    for item in items:
+        for sentence in findings(item, lang):
+            print(f"- {sentence}")
+    reports = ["report.md", "report.html"] + (["report.pdf"] if args.pdf else [])
+    print(f"wrote {folder}/{{{', '.join(reports)}}} and {len(written) - len(reports)} chart and summary files")
+    return 0
+
 
 # [handlers: docs]
 
@@ -680,6 +838,7 @@ HANDLERS = {
     "calibrate": _cmd_calibrate,
     "validate": _cmd_validate,
     "export": _cmd_export,
+    "report": _cmd_report,
     "docs": _cmd_docs,
 }
 
@@ -687,6 +846,7 @@ HANDLERS = {
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return HANDLERS[args.command](args)
     except InputError as exc:

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from simulator.bundled import data_dir
+
 #: derived history shipped with the repository (rates with their sources); see data/README.md
-HISTORY_CSV = Path(__file__).resolve().parent.parent / "data" / "history.csv"
+HISTORY_CSV = data_dir() / "history.csv"
 #: the history rows the comparator is fitted on: the city's resident urbanization rate
 HISTORY_AREA = "pingliang"
 HISTORY_INDICATOR = "urbanization_rate"

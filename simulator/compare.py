@@ -34,14 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from simulator.results import first_year_reached
+
 __all__ = [
     "MILESTONE_YEARS",
     "TABLE_INDICATORS",
     "Comparison",
     "compare_scenarios",
-    "first_year_reached",
     "format_table",
-    "render_png",
+    "render_files",
     "source_line",
     "write_comparison",
 ]
@@ -123,13 +124,6 @@ def _series(frame: dict[str, np.ndarray], var: str) -> np.ndarray:
     weights = np.array([frame[f"{COUNTY_WEIGHT}[{c[len(var) + 1:-1]}]"] for c in cols], dtype=float)
     values = np.array([frame[c] for c in cols], dtype=float)
     return (values * weights).sum(axis=0) / weights.sum(axis=0)
-
-
-def first_year_reached(years: Any, values: Any, target: float) -> int | None:
-    """The first saved whole year whose value is >= target (no interpolation), or None."""
-    values = np.asarray(values, dtype=float)
-    hits = np.flatnonzero(values >= target)
-    return int(np.asarray(years)[hits[0]]) if hits.size else None
 
 
 def _target_column(indicator: str, value: float) -> str:
@@ -283,15 +277,19 @@ def format_table(comp: Comparison) -> str:
     return "\n".join(blocks)
 
 
-def render_png(draw: Any) -> bytes:
-    """Bytes of a PNG drawn by `draw(path)` into a temporary folder (then written atomically)."""
+def render_files(draw: Any) -> dict[str, bytes]:
+    """The chart files drawn by `draw(path)` into a temporary folder: {".png": bytes, ".svg": bytes}.
+
+    Each chart writes `path` and `path.with_suffix(".svg")` (simulator.charts); the caller
+    writes the bytes to their final place atomically.
+    """
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="urbsd-chart-") as tmp:
         path = Path(tmp) / "chart.png"
         draw(path)
-        return path.read_bytes()
+        return {suffix: path.with_suffix(suffix).read_bytes() for suffix in (".png", ".svg")}
 
 
 def source_line(scenarios: list[Any], method: str, dt: float | None) -> str:
@@ -311,26 +309,34 @@ def source_line(scenarios: list[Any], method: str, dt: float | None) -> str:
 
 
 def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
-                     method: str = "euler", dt: float | None = None) -> dict[str, Any]:
-    """Write `comparison.csv`, `comparison.json` and `charts/urbanization.png` into `out_dir`.
+                     method: str = "euler", dt: float | None = None,
+                     lang: str = "zh", fmt: str = "csv") -> dict[str, Any]:
+    """Write `comparison.csv`, `comparison.json` and `charts/urbanization.png` (+ `.svg`) into `out_dir`.
 
-    Everything is rendered first, then each file is written atomically (simulator.writers).
+    `lang` ("zh" or "en") is the language of the chart's title and legend and of the Excel
+    headers; `fmt="xlsx"` adds `comparison.xlsx`. Everything is rendered first, then the
+    files are written together (simulator.writers.write_folder).
     """
     from pathlib import Path
 
     from simulator import __version__
     from simulator.charts import comparison_chart
-    from simulator.writers import atomic_write_bytes, atomic_write_text, csv_text, json_text
+    from simulator.labels import check_lang
+    from simulator.writers import csv_text, json_text, write_folder
 
+    check_lang(lang)
     out_dir = Path(out_dir)
     goals = [(year, value) for ind, value, year in comp.targets if ind == "urbanization_rate"]
     last = comp.years[-1]
-    labels = {name: f"{lab.get('zh') or name}：{last}年 {100 * comp.rates[name][1][-1]:.1f}%"
+    legend = {"zh": "{label}：{year}年 {value:.1f}%", "en": "{label}: {value:.1f}% in {year}"}
+    titles = {"zh": "平凉市常住人口城镇化率：情景比较",
+              "en": "Pingliang resident urbanization rate: scenarios compared"}
+    labels = {name: legend[lang].format(label=lab.get(lang) or name, year=last,
+                                        value=100 * comp.rates[name][1][-1])
               for name, lab in comp.labels.items()}
     line = source_line(scenarios, method, dt)
-    png = render_png(lambda p: comparison_chart(
-        comp.rates, labels, goals, p,
-        title="平凉市常住人口城镇化率：情景比较", source_line=line))
+    charts = render_files(lambda p: comparison_chart(
+        comp.rates, labels, goals, p, title=titles[lang], source_line=line, lang=lang))
     summary = {
         "scenarios": [{"name": s.name, "label": dict(s.label), "path": str(s.path),
                        "sha256": s.sha256} for s in scenarios],
@@ -345,9 +351,15 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
         "table": comp.rows,
     }
     table = {c: ["" if v is None else v for v in col] for c, col in comp.table().items()}
-    texts = {"comparison.csv": csv_text(table), "comparison.json": json_text(summary)}
-    paths = {}
-    for name, text in texts.items():
-        paths[name] = atomic_write_text(out_dir / name, text)
-    paths["chart"] = atomic_write_bytes(out_dir / "charts" / "urbanization.png", png)
-    return paths
+    files = {"comparison.csv": csv_text(table).encode("utf-8"),
+             "comparison.json": json_text(summary).encode("utf-8"),
+             "charts/urbanization.png": charts[".png"], "charts/urbanization.svg": charts[".svg"]}
+    if fmt == "xlsx":
+        from simulator.excel import comparison_workbook
+
+        files["comparison.xlsx"] = comparison_workbook(scenarios[0].spec, table, summary, lang)
+    elif fmt != "csv":
+        raise ValueError(f"fmt must be 'csv' or 'xlsx', not {fmt!r}")
+    written = {rel.as_posix(): path for rel, path in write_folder(out_dir, files).items()}
+    kinds = {"charts/urbanization.png": "chart", "charts/urbanization.svg": "chart_svg"}
+    return {kinds.get(rel, rel): path for rel, path in written.items()}

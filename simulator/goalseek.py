@@ -530,17 +530,22 @@ def write_goal_seek(
     *,
     method: str = "euler",
     dt: float | None = None,
+    lang: str = "zh",
 ) -> dict[str, Any]:
-    """Write `goal_seek.json` (and with two levers `frontier.csv`, `charts/frontier.png`).
+    """Write `goal_seek.json` (and with two levers `frontier.csv`, `charts/frontier.png` + `.svg`).
 
-    Everything is rendered first; each file is then written atomically (simulator.writers).
+    `lang` ("zh" or "en") is the language of the chart's title and labels. Everything is
+    rendered first; each file is then written atomically (simulator.writers).
     """
     from pathlib import Path
 
     from simulator import __version__
-    from simulator.compare import render_png, source_line
+    from simulator.charts import frontier_chart
+    from simulator.labels import check_lang
+    from simulator.compare import render_files, source_line
     from simulator.writers import atomic_write_bytes, atomic_write_text, csv_text, json_text
 
+    check_lang(lang)
     out_dir = Path(out_dir)
     spec = scenario.spec
     summary = {
@@ -563,13 +568,12 @@ def write_goal_seek(
                 rows[front.target.indicator].append(front.values[i][j])
         files["frontier.csv"] = csv_text(rows).encode("utf-8")
 
-        from simulator.charts import frontier_chart
-
         def label(name: str) -> str:
-            lab = spec.constants[name].label
-            zh = getattr(lab, "zh", None) or name
+            text = getattr(spec.constants[name].label, lang, None) or name
             unit = spec.constants[name].unit
-            return f"{zh} {name}" + (f"（{unit}）" if unit and unit != "dimensionless" else "")
+            if not unit or unit == "dimensionless":
+                return f"{text} {name}"
+            return f"{text} {name}" + (f"（{unit}）" if lang == "zh" else f" ({unit})")
 
         def own(name: str) -> float | None:
             """The scenario's value of a scalar lever (a time series: in the target year)."""
@@ -581,20 +585,26 @@ def write_goal_seek(
         a0, b0 = own(front.lever_a), own(front.lever_b)
         marker = (a0, b0) if a0 is not None and b0 is not None else None
         pct = "rate" in front.target.indicator
-        files["charts/frontier.png"] = render_png(lambda p: frontier_chart(
+        indicator = _indicator_label(spec, front.target.indicator, lang)
+        title = (f"{front.target.year}年{indicator}：两项政策杠杆的组合" if lang == "zh"
+                 else f"{indicator} in {front.target.year}: two policy levers combined")
+        charts = render_files(lambda p: frontier_chart(
             front.grid_a, front.grid_b, front.values, front.target.value, p,
-            label_a=label(front.lever_a), label_b=label(front.lever_b),
-            title=f"{front.target.year}年{_indicator_zh(spec, front.target.indicator)}：两项政策杠杆的组合",
-            source_line=source_line([scenario], method, dt), percent=pct, marker=marker))
+            label_a=label(front.lever_a), label_b=label(front.lever_b), title=title,
+            source_line=source_line([scenario], method, dt), percent=pct, marker=marker, lang=lang))
+        files["charts/frontier.png"] = charts[".png"]
+        files["charts/frontier.svg"] = charts[".svg"]
     paths = {"goal_seek.json": atomic_write_text(out_dir / "goal_seek.json", json_text(summary))}
     for name, data in files.items():
         paths[name] = atomic_write_bytes(out_dir / name, data)
     return paths
 
 
-def _indicator_zh(spec: Any, indicator: str) -> str:
-    """The Chinese label of an indicator (`name` or `name[element]`), else its name."""
+def _indicator_label(spec: Any, indicator: str, lang: str = "zh") -> str:
+    """The `lang` label of an indicator (`name` or `name[element]`), else its name."""
     name, _, element = indicator.partition("[")
     var = _variable(spec, name)
-    zh = getattr(getattr(var, "label", None), "zh", None) or name
-    return f"{zh}（{element.rstrip(']')}）" if element else zh
+    text = getattr(getattr(var, "label", None), lang, None) or name
+    if not element:
+        return text
+    return f"{text}（{element.rstrip(']')}）" if lang == "zh" else f"{text} ({element.rstrip(']')})"

@@ -7,6 +7,11 @@ becomes one column per element, named `name[element]` (e.g.
 DataFrame, for notebooks; the command line stays off pandas so `urbsd run` starts fast.
 The functions below take either (any mapping of column name to values).
 
+`run_summary(scenario, run, frame, targets)` is the content of `summary.json`: the
+figures with the scenario, model and integration they came from (the report, the Excel
+workbook and the screen all read it, so they state the same numbers). Each target there
+also carries `first_year`, the first saved year at or above it (None: not by the end).
+
 `evaluate_targets(table, targets)` compares the table with the scenario's targets and
 returns plain dicts `{indicator, year, target, value, reached}`; `value` is the exact
 float of the run (never rounded), `reached` is `value >= target`.
@@ -19,6 +24,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+
+#: the plan's milestone years reported in summary.json (seed plan 2(3): 2020 base, 2025, 2035 targets)
+MILESTONES = (2020, 2025, 2030, 2035)
+
+#: county indicators summary.json reports for the last year when the model has them
+#: (land per urban resident against GB 50137, service and job adequacy; DESIGN.md outputs)
+COUNTY_INDICATORS = ("land_per_urban_resident", "service_adequacy", "job_adequacy")
 
 # The four outputs every model must provide (names fixed by DESIGN.md).
 REQUIRED_OUTPUTS = (
@@ -121,6 +133,13 @@ def evaluate_targets(table: Table, targets: Iterable[Any]) -> list[dict]:
     return out
 
 
+def first_year_reached(years: Any, values: Any, target: float) -> int | None:
+    """The first saved whole year whose value is >= target (no interpolation), or None."""
+    values = np.asarray(values, dtype=float)
+    hits = np.flatnonzero(values >= target)
+    return int(np.asarray(years)[hits[0]]) if hits.size else None
+
+
 def value_at(table: Table, column: str, year: int) -> float | None:
     """The value of `column` in `year`, or None if the table has no such row/column."""
     if column not in table:
@@ -145,3 +164,78 @@ def key_figures(frame: Table, year: int | None = None) -> dict[str, Any]:
             v = value_at(frame, col, year)
             figures.setdefault(base, {})[element[:-1]] = v
     return figures
+
+
+def county_values(frame: Table, variable: str, year: int) -> dict[str, float]:
+    """`variable[element]` columns of the table in `year`, as {element: value} (empty if none)."""
+    out: dict[str, float] = {}
+    prefix = variable + "["
+    for col in frame.keys():
+        if col.startswith(prefix) and col.endswith("]"):
+            v = value_at(frame, col, year)
+            if v is not None:
+                out[col[len(prefix):-1]] = v
+    return out
+
+
+def run_summary(scenario: Any, run: Any, frame: Table, targets: list[dict]) -> dict[str, Any]:
+    """summary.json of one run: provenance, targets, milestone and last-year figures, UN comparator."""
+    from pathlib import Path
+
+    from simulator import __version__
+    from simulator.comparator import comparator_summary
+
+    spec = scenario.spec
+    milestones = {
+        str(y): {
+            k: value_at(frame, k, y)
+            for k in ("urbanization_rate", "hukou_urbanization_rate")
+            if value_at(frame, k, y) is not None
+        }
+        for y in MILESTONES
+        if value_at(frame, "urbanization_rate", y) is not None
+    }
+    final = key_figures(frame)
+    for name in COUNTY_INDICATORS:
+        values = county_values(frame, name, final["year"])
+        if values:
+            final[name] = values
+    label = getattr(scenario, "label", None)
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "label": dict(label) if label else {},
+            "path": str(Path(scenario.path).resolve()),
+        },
+        "model": {
+            "name": spec.name,
+            "path": str(Path(spec.path).resolve()),
+            "sha256": spec.sha256,
+        },
+        "scenario_sha256": scenario.sha256,
+        "package_version": __version__,
+        "method": run.method,
+        "dt": float(run.dt),
+        "time": {"start": int(frame["time"][0]), "stop": int(frame["time"][-1])},
+        "targets": [
+            {**t, "first_year": first_year_reached(frame["time"], frame[t["indicator"]], t["target"])}
+            for t in targets
+        ],
+        "final_year": final,
+        "milestones": milestones,
+        "comparator": comparator_summary([int(y) for y in frame["time"]]),
+    }
+
+
+def source_line(scenario: Any, run: Any, today: str | None = None) -> str:
+    """The provenance line under a chart: scenario, model and scenario sha256, method, version, date."""
+    import datetime as _dt
+
+    from simulator import __version__
+
+    today = today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+    return (
+        f"情景/scenario: {scenario.name} · 模型/model: {scenario.spec.name} "
+        f"sha256 {scenario.spec.sha256[:12]} · 情景/scenario sha256 {scenario.sha256[:12]} · "
+        f"{run.method} dt={run.dt:g} · urbsd {__version__} · {today}"
+    )

@@ -626,15 +626,23 @@ def summary(result: SweepResult) -> dict[str, Any]:
         "analysed_outputs": result.analysed,
         "urbanization_rate_percentiles": {"years": result.years, **result.percentiles("urbanization_rate")},
         "files": {"samples": SAMPLES_FILE, "indices": INDICES_FILE, "fan_chart": str(FAN_CHART),
-                  "indices_chart": str(INDICES_CHART)},
+                  "fan_chart_svg": str(FAN_CHART.with_suffix(".svg")), "indices_chart": str(INDICES_CHART),
+                  "indices_chart_svg": str(INDICES_CHART.with_suffix(".svg"))},
     }
 
 
 SAMPLES_FILE = "samples.parquet"
 INDICES_FILE = "indices.csv"
 SUMMARY_FILE = "summary.json"
+#: the charts' PNG paths; each chart writes an SVG beside its PNG
 FAN_CHART = Path("charts") / "fan.png"
 INDICES_CHART = Path("charts") / "indices.png"
+#: the sweep charts' titles by language; {name} is the scenario's label
+_TITLES = {
+    "zh": {"fan": "平凉市常住人口城镇化率不确定性 — {name}", "indices": "参数敏感性 — {name}"},
+    "en": {"fan": "Pingliang resident urbanization rate: uncertainty — {name}",
+           "indices": "Parameter sensitivity — {name}"},
+}
 
 
 def _parquet_bytes(result: SweepResult) -> bytes:
@@ -663,44 +671,51 @@ def source_line(result: SweepResult) -> str:
             f"{result.method} N={result.samples} ({result.runs:,} runs) seed={result.seed} · urbsd {__version__}")
 
 
-def write_sweep(result: SweepResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write samples.parquet, indices.csv, summary.json and two charts into `out_dir`.
+def write_sweep(result: SweepResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write samples.parquet, indices.csv, summary.json and two charts (PNG + SVG) into `out_dir`.
 
-    Everything is built in a temporary sibling folder, then moved into place (each file
-    with os.replace), so readers never see a half-written file.
+    `lang` ("zh" or "en") is the language of the charts' titles and labels. Everything is
+    built in a temporary sibling folder, then moved into place (each file with os.replace),
+    so readers never see a half-written file. Returns the paths by kind: samples, indices,
+    fan_chart, fan_chart_svg, indices_chart, indices_chart_svg, summary.
     """
     from simulator.charts import fan_chart, indices_chart
+    from simulator.labels import check_lang
     from simulator.writers import atomic_write_bytes, atomic_write_csv, atomic_write_json
 
+    check_lang(lang)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(stage, 0o777 & ~mask)  # mkdtemp makes it 0700
-    rels = [Path(SAMPLES_FILE), Path(INDICES_FILE), FAN_CHART, INDICES_CHART, Path(SUMMARY_FILE)]
-    label = result.provenance.get("scenario", {}).get("label", {}) or {}
-    name = label.get("zh") or result.provenance.get("scenario", {}).get("name", "")
+    rels = {"samples": Path(SAMPLES_FILE), "indices": Path(INDICES_FILE),
+            "fan_chart": FAN_CHART, "fan_chart_svg": FAN_CHART.with_suffix(".svg"),
+            "indices_chart": INDICES_CHART, "indices_chart_svg": INDICES_CHART.with_suffix(".svg"),
+            "summary": Path(SUMMARY_FILE)}
+    scenario = result.provenance.get("scenario", {})
+    name = (scenario.get("label", {}) or {}).get(lang) or scenario.get("name", "")
     line = source_line(result)
     try:
         atomic_write_bytes(stage / SAMPLES_FILE, _parquet_bytes(result))
         atomic_write_csv(stage / INDICES_FILE, _indices_table(result.indices))
         fan_chart(result.years, result.percentiles("urbanization_rate"), result.targets, stage / FAN_CHART,
-                  title=f"平凉市常住人口城镇化率不确定性 — {name}", source_line=line)
+                  title=_TITLES[lang]["fan"].format(name=name), source_line=line, lang=lang)
         indices_chart(result.indices, result.method, stage / INDICES_CHART,
-                      title=f"参数敏感性 — {name}", source_line=line,
-                      labels=result.provenance.get("labels"))
+                      title=_TITLES[lang]["indices"].format(name=name), source_line=line,
+                      labels=result.provenance.get("labels"), lang=lang)
         atomic_write_json(stage / SUMMARY_FILE, summary(result))
         if not out_dir.exists():
             os.replace(stage, out_dir)
         else:
-            for rel in rels:
+            for rel in rels.values():
                 (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(stage / rel, out_dir / rel)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
-    return {r.stem if r.parent == Path(".") else f"{r.stem}_chart": out_dir / r for r in rels}
+    return {kind: out_dir / rel for kind, rel in rels.items()}
 
 
 def remove_chunks(folder: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.bundled import data_dir
 from simulator.compile import CompiledModel, compile_model
 from simulator.integrate import Run, simulate
 
@@ -42,7 +43,7 @@ IVP_RTOL, IVP_ATOL = 1e-10, 1e-6
 #: for a run starting in 2020 and a judgement for a longer one (Sterman ch. 21 sets none)
 BEHAVIOUR_MAPE = 0.01
 #: data/observed.csv in a checkout (not installed with the package)
-OBSERVED_CSV = Path(__file__).resolve().parent.parent / "data" / "observed.csv"
+OBSERVED_CSV = data_dir() / "observed.csv"
 #: the area of data/observed.csv whose rows a model named pingliang* is compared with
 CITY = "pingliang"
 #: the fixed output names of DESIGN.md that rates are read from

@@ -2,9 +2,10 @@
 
 Every file is written to a temporary name in the folder it belongs in and moved into
 place with `os.replace`, so a reader never sees a half-written file. One scenario's
-outputs (`timeseries.csv`, `summary.json`, `charts/urbanization.png`) are built together
-in a temporary sibling folder first; only when all of them exist are they moved into
-`out_dir`. If anything fails before or while moving, `out_dir` is left as it was.
+outputs (`timeseries.csv`, `summary.json`, `charts/urbanization.png` and `.svg`), or a
+report's files, are built together in a temporary sibling folder first (`write_folder`);
+only when all of them exist are they moved into `out_dir`. If anything fails before or
+while moving, `out_dir` is left as it was.
 """
 
 from __future__ import annotations
@@ -119,24 +120,24 @@ def atomic_write_csv(path: str | Path, frame: Mapping[str, Any]) -> Path:
     return atomic_write_text(path, csv_text(frame))
 
 
-def _fsync_write(path: Path, text: str) -> None:
+def _fsync_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
+    with open(path, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def write_run_outputs(
-    out_dir: str | Path,
-    frame: Mapping[str, Any],
-    summary: dict,
-    chart_fn: Callable[[Path], Any] | None,
-) -> dict[str, Path]:
-    """Write one scenario's outputs into `out_dir`, all or nothing as far as possible.
+#: a file's content: its bytes, or a function that draws it at the path it is given
+FileContent = bytes | Callable[[Path], Any]
 
-    `chart_fn(path)` must render the urbanization chart to `path` (a PNG); pass None to
-    skip the chart. Returns the final paths by kind (`timeseries`, `summary`, `chart`).
+
+def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -> dict[Path, Path]:
+    """Write a folder of files, all or nothing as far as possible; return {relative: final path}.
+
+    `files` maps a path relative to `out_dir` to its bytes, or to a function that draws the
+    file at the path it is given (a chart); such a function may also write siblings (the
+    SVG beside a PNG), which are moved with the rest.
 
     Everything is built in a temporary folder beside `out_dir`. If `out_dir` does not
     exist, that folder is renamed into place in one step. If it exists, each file is
@@ -149,25 +150,52 @@ def write_run_outputs(
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
     os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes it 0700
-    rel: dict[str, Path] = {"timeseries": Path(TIMESERIES), "summary": Path(SUMMARY)}
-    if chart_fn is not None:
-        rel["chart"] = CHART
     try:
-        _fsync_write(stage / TIMESERIES, csv_text(frame))
-        _fsync_write(stage / SUMMARY, json_text(summary))
-        if chart_fn is not None:
-            (stage / CHART).parent.mkdir(parents=True, exist_ok=True)
-            chart_fn(stage / CHART)
-            if not (stage / CHART).is_file():
-                raise RuntimeError(f"chart function wrote no file at {stage / CHART}")
+        for rel, content in files.items():
+            target = stage / rel
+            if isinstance(content, bytes):
+                _fsync_write(target, content)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content(target)
+                if not target.is_file():
+                    raise RuntimeError(f"the function for {rel} wrote no file at {target}")
+        rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
         if not out_dir.exists():
             os.replace(stage, out_dir)
         else:
-            _replace_files(stage, out_dir, list(rel.values()))
+            _replace_files(stage, out_dir, rels)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
-    return {kind: out_dir / r for kind, r in rel.items()}
+    return {r: out_dir / r for r in rels}
+
+
+def write_run_outputs(
+    out_dir: str | Path,
+    frame: Mapping[str, Any],
+    summary: dict,
+    chart_fn: Callable[[Path], Any] | None,
+    extras: Mapping[str, bytes] | None = None,
+) -> dict[str, Path]:
+    """Write one scenario's outputs into `out_dir` (all or nothing: `write_folder`).
+
+    `chart_fn(path)` must render the urbanization chart to `path` (a PNG; an SVG beside
+    it is kept too); pass None to skip the chart. `extras` are further files by name
+    (e.g. `timeseries.xlsx`). Returns the final paths by kind: `timeseries`, `summary`,
+    `chart`, `chart_svg` (if drawn) and each extra's file name.
+    """
+    files: dict[str | Path, FileContent] = {
+        TIMESERIES: csv_text(frame).encode("utf-8"),
+        SUMMARY: json_text(summary).encode("utf-8"),
+    }
+    if chart_fn is not None:
+        files[CHART] = chart_fn
+    files.update(extras or {})
+    written = write_folder(out_dir, files)
+    kinds = {"timeseries": Path(TIMESERIES), "summary": Path(SUMMARY), "chart": CHART,
+             "chart_svg": CHART.with_suffix(".svg"), **{n: Path(n) for n in (extras or {})}}
+    return {kind: written[rel] for kind, rel in kinds.items() if rel in written}
 
 
 def _replace_files(stage: Path, out_dir: Path, rels: list[Path]) -> None:

@@ -238,3 +238,18 @@ def test_bundled_baseline_keeps_the_exact_2020_totals():
     for out in ("resident_population", "urban_population", "hukou_population"):
         value = spec.constants[cal._role(spec, out)].value
         assert run.data[out][0, 0] == pytest.approx(value, abs=1e-6)
+
+
+def test_baseline_uncertainty_is_centred_on_the_fitted_values():
+    """A sweep of the baseline spreads around the calibrated run: every fitted constant it samples
+    is drawn around its fitted value (normal: mean = fitted; otherwise the range contains it)."""
+    fitted = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "calibration.yaml").params
+    baseline = load_scenario()
+    sampled = [n for n in baseline.uncertain if n in fitted]
+    assert sampled
+    for name in sampled:
+        d = baseline.uncertain[name]
+        if d.dist == "normal":
+            assert d.params["mean"] == pytest.approx(fitted[name]), name
+        else:
+            assert d.params["low"] <= fitted[name] <= d.params["high"], name

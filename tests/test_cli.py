@@ -83,10 +83,13 @@ def check_outputs(folder: Path) -> tuple[pd.DataFrame, dict]:
     # every target in summary.json is the CSV's value in that year, exactly
     assert summary["targets"], "no targets"
     for t in summary["targets"]:
-        assert set(t) == {"indicator", "year", "target", "value", "reached"}
+        assert set(t) == {"indicator", "year", "target", "value", "reached", "first_year"}
         csv_value = frame.loc[frame["time"] == t["year"], t["indicator"]].iloc[0]
         assert t["value"] == csv_value
         assert t["reached"] == (t["value"] >= t["target"])
+        # first_year: the first saved year at or above the target, None if never
+        at_or_above = frame.loc[frame[t["indicator"]] >= t["target"], "time"]
+        assert t["first_year"] == (int(at_or_above.iloc[0]) if len(at_or_above) else None)
     # provenance
     assert len(summary["model"]["sha256"]) == 64
     assert len(summary["scenario_sha256"]) == 64
@@ -139,6 +142,22 @@ def test_run_is_reproducible(work):
     assert urbsd("run", "toy.yaml", cwd=work).returncode == 0
     assert (work / "results" / "toy" / "timeseries.csv").read_bytes() == first
     assert json.loads((work / "results" / "toy" / "summary.json").read_text()) == s1
+
+
+@pytest.mark.parametrize("lang, header", [("zh", "年份"), ("en", "Year")])
+def test_run_xlsx_matches_the_csv(work, lang, header):
+    """--format xlsx: a workbook beside the CSV, one sheet per table, headers in --lang, units row."""
+    r = urbsd("run", "toy.yaml", "--format", "xlsx", "--lang", lang, cwd=work)
+    assert r.returncode == 0, r.stderr
+    folder = work / "results" / "toy"
+    frame, summary = check_outputs(folder)
+    assert (folder / "charts" / "urbanization.svg").is_file()
+    sheets = pd.read_excel(folder / "toy.xlsx", sheet_name=None, header=None, engine="openpyxl")
+    series = next(iter(sheets.values()))
+    assert series.iloc[0, 0] == header and series.iloc[1, 0] in ("年", "year")
+    table = pd.read_excel(folder / "toy.xlsx", sheet_name=0, header=2, engine="openpyxl")
+    pd.testing.assert_frame_equal(table, frame, check_exact=True)
+    assert len(sheets) >= 3  # time series, targets, ..., provenance
 
 
 def test_check_prints_ok_and_writes_nothing(work):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from simulator.cli import main
-from simulator.compare import (MILESTONE_YEARS, TABLE_INDICATORS, compare_scenarios,
-                               first_year_reached, format_table)
+from simulator.compare import MILESTONE_YEARS, TABLE_INDICATORS, compare_scenarios, format_table
 from simulator.compile import compile_model
 from simulator.integrate import simulate
+from simulator.results import first_year_reached
 from simulator.results import timeseries_columns
 from simulator.scenario import load_scenario
 
@@ -110,6 +110,7 @@ def test_cli_compare_writes_chart_and_table(tmp_path, capsys):
     folder = tmp_path / "compare"
     png = (folder / "charts" / "urbanization.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "charts" / "urbanization.svg").read_bytes().startswith(b"<?xml")
     with open(folder / "comparison.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["scenario"] for r in rows] == [load_scenario(p).name for p in SCENARIOS]
@@ -118,7 +119,40 @@ def test_cli_compare_writes_chart_and_table(tmp_path, capsys):
     assert float(rows[0]["urbanization_rate_2035"]) == summary["table"][0]["urbanization_rate_2035"]
     out = capsys.readouterr().out
     assert "first whole year at or above the target" in out and "wrote" in out
+    assert "charts/urbanization.svg" in out
     assert not list(folder.glob(".*.tmp"))
+
+
+def _fake_chart(calls: list):
+    """A stand-in chart function: records its arguments, writes the PNG and its SVG."""
+
+    def draw(*args, **kwargs):
+        calls.append((args, kwargs))
+        path = Path(args[3])
+        path.write_bytes(b"png")
+        path.with_suffix(".svg").write_bytes(b"svg")
+        return path
+
+    return draw
+
+
+def test_write_comparison_in_english_writes_png_and_svg(tmp_path, monkeypatch):
+    from simulator import charts
+    from simulator.compare import write_comparison
+
+    sc = load_scenario()
+    comp = compare_scenarios([sc])
+    calls: list = []
+    monkeypatch.setattr(charts, "comparison_chart", _fake_chart(calls))
+    paths = write_comparison(comp, [sc], tmp_path, lang="en")
+    (args, kwargs), = calls
+    assert kwargs["lang"] == "en" and kwargs["title"].startswith("Pingliang")
+    assert args[1][sc.name] == f"Baseline (trend): {100 * comp.rates[sc.name][1][-1]:.1f}% in 2035"
+    assert paths["chart"].read_bytes() == b"png" and paths["chart_svg"].read_bytes() == b"svg"
+    assert paths["chart_svg"] == tmp_path / "charts" / "urbanization.svg"
+    with pytest.raises(ValueError, match="fr"):
+        write_comparison(comp, [sc], tmp_path / "fr", lang="fr")
+    assert not (tmp_path / "fr").exists()
 
 
 def test_cli_compare_bad_scenario_writes_nothing(tmp_path, capsys):
@@ -145,3 +179,19 @@ def test_cli_compare_out_is_a_file_is_an_error(tmp_path, capsys):
     assert main(["compare", str(ROOT / "scenarios" / "baseline.yaml"), "--out", str(out)]) == 2
     assert "not a folder" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_cli_compare_xlsx_matches_the_csv(tmp_path):
+    """--format xlsx: comparison.xlsx beside the CSV, same columns and values, English headers + units."""
+    import pandas as pd
+
+    paths = [str(p) for p in SCENARIOS[:2]]
+    assert main(["compare", *paths, "--format", "xlsx", "--lang", "en", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "compare"
+    from_csv = pd.read_csv(folder / "comparison.csv")
+    from_xlsx = pd.read_excel(folder / "comparison.xlsx", sheet_name=0, header=2, engine="openpyxl")
+    pd.testing.assert_frame_equal(from_xlsx, from_csv, check_exact=True, check_dtype=False)
+    heads = pd.read_excel(folder / "comparison.xlsx", sheet_name=0, header=None, nrows=3, engine="openpyxl")
+    j = list(heads.iloc[2]).index("urbanization_rate_2025")
+    assert heads.iloc[0, j].startswith("Resident urbanization rate") and "share" in str(heads.iloc[1, j])
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in "".join(map(str, heads.iloc[0])))

@@ -221,9 +221,38 @@ def test_cli_goal_seek_one_and_two_levers(tmp_path, capsys):
     assert "unreachable" in out and "frontier" in out
     folder = tmp_path / "baseline-goal-seek"
     assert (folder / "charts" / "frontier.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "charts" / "frontier.svg").read_bytes().startswith(b"<?xml")
+    assert "charts/frontier.svg" in out
     lines = (folder / "frontier.csv").read_text("utf-8").splitlines()
     assert lines[0] == "hukou_openness,urban_rural_income_ratio,urbanization_rate"
     assert len(lines) == 1 + 25
+
+
+def test_write_goal_seek_in_english_writes_the_frontier_as_png_and_svg(base, tmp_path, monkeypatch):
+    from simulator import charts
+    from simulator.goalseek import write_goal_seek
+
+    calls: list = []
+
+    def fake(*args, **kwargs):
+        calls.append(kwargs)
+        Path(args[4]).write_bytes(b"png")
+        Path(args[4]).with_suffix(".svg").write_bytes(b"svg")
+        return Path(args[4])
+
+    monkeypatch.setattr(charts, "frontier_chart", fake)
+    fr = frontier(base, "hukou_openness", "central_city_pull", GoalTarget("urbanization_rate", 0.7, 2035),
+                  grid=3)
+    paths = write_goal_seek(base, [], fr, tmp_path, lang="en")
+    (kwargs,) = calls
+    assert kwargs["lang"] == "en"
+    assert kwargs["title"] == "Resident urbanization rate in 2035: two policy levers combined"
+    assert kwargs["label_a"].startswith(base.spec.constants["hukou_openness"].label.en)
+    assert paths["charts/frontier.svg"].read_bytes() == b"svg"
+    assert paths["charts/frontier.png"].read_bytes() == b"png"
+    with pytest.raises(ValueError, match="fr"):
+        write_goal_seek(base, [], fr, tmp_path / "fr", lang="fr")
+    assert not (tmp_path / "fr").exists()
 
 
 PEAKED = {

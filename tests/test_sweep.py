@@ -217,7 +217,8 @@ def test_cli_sweep_writes_files_and_reruns_bit_identically(baseline, tmp_path, c
     out = capsys.readouterr().out
     assert "P(urbanization_rate >= 55% in 2025)" in out
     folder = tmp_path / "a" / "baseline-sweep"
-    names = ["samples.parquet", "indices.csv", "summary.json", "charts/fan.png", "charts/indices.png"]
+    names = ["samples.parquet", "indices.csv", "summary.json", "charts/fan.png", "charts/fan.svg",
+             "charts/indices.png", "charts/indices.svg"]
     assert all((folder / n).is_file() for n in names)
     assert not list((tmp_path / "a").glob(".*"))  # chunk folder and staging removed
 
@@ -238,6 +239,34 @@ def test_cli_sweep_writes_files_and_reruns_bit_identically(baseline, tmp_path, c
     assert main(argv + ["--out", str(tmp_path / "b")]) == 0
     for n in names:
         assert (folder / n).read_bytes() == (tmp_path / "b" / "baseline-sweep" / n).read_bytes(), n
+
+
+def test_write_sweep_in_english_lists_the_svg_files(baseline, tmp_path, monkeypatch):
+    from simulator import charts
+
+    calls: list = []
+
+    def fake(*args, **kwargs):
+        calls.append(kwargs)
+        path = Path(args[3] if len(args) > 3 else args[2])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+        path.with_suffix(".svg").write_bytes(b"svg")
+        return path
+
+    monkeypatch.setattr(charts, "fan_chart", fake)
+    monkeypatch.setattr(charts, "indices_chart", fake)
+    result = sw.run_sweep(baseline, "mc", 20, seed=1, chunk_size=20, progress=False)
+    paths = sw.write_sweep(result, tmp_path / "out", lang="en")
+    assert [c["lang"] for c in calls] == ["en", "en"]
+    assert calls[0]["title"] == "Pingliang resident urbanization rate: uncertainty — Baseline (trend)"
+    assert calls[1]["title"] == "Parameter sensitivity — Baseline (trend)"
+    assert paths["fan_chart_svg"].read_bytes() == b"svg" and paths["indices_chart_svg"].read_bytes() == b"svg"
+    files = json.loads(paths["summary"].read_text(encoding="utf-8"))["files"]
+    assert (files["fan_chart_svg"], files["indices_chart_svg"]) == ("charts/fan.svg", "charts/indices.svg")
+    with pytest.raises(ValueError, match="fr"):
+        sw.write_sweep(result, tmp_path / "fr", lang="fr")
+    assert not (tmp_path / "fr").exists()
 
 
 @pytest.mark.parametrize("extra, field", [
