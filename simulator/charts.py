@@ -410,13 +410,13 @@ def frontier_chart(
 
 _SWEEP_TEXT = {
     "zh": {"median": "中位数", "band90": "5%–95% 区间", "band50": "25%–75% 区间",
-           "target": "{year}年目标 {value:g}%（达成概率 {p:.0%}）", "year": "年份",
+           "target": "{year}年目标 {value:g}%（达成概率 {p:.1%}）", "year": "年份",
            "ylabel": "常住人口城镇化率（%）", "S1": "一阶指数 S1", "ST": "总效应指数 ST",
            "mu_star": "μ*（每单位分位数）", "sigma": "σ", "spearman_rho": "斯皮尔曼秩相关系数",
            "urbanization_rate": "常住人口城镇化率", "hukou_urbanization_rate": "户籍人口城镇化率",
            "output": "{name} {year}年"},
     "en": {"median": "Median", "band90": "5–95% band", "band50": "25–75% band",
-           "target": "{year} target {value:g}% (probability {p:.0%})", "year": "Year",
+           "target": "{year} target {value:g}% (probability {p:.1%})", "year": "Year",
            "ylabel": "Resident urbanization rate (%)", "S1": "First order S1", "ST": "Total order ST",
            "mu_star": "mu* (per unit quantile)", "sigma": "sigma", "spearman_rho": "Spearman rank correlation",
            "urbanization_rate": "Resident urbanization rate", "hukou_urbanization_rate": "Hukou urbanization rate",

@@ -798,9 +798,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                         for p in sorted(scratch.rglob("*")) if p.is_file()})
 
     # 4. The screen: the findings, then what was written.
-    from simulator.report import findings
+    from simulator.report import comparison_sentences, findings, scenario_label
 
+    if len(items) > 1:
+        for sentence in comparison_sentences(items, lang):
+            print(f"- {sentence}")
     for item in items:
+        if len(items) > 1:
+            print(f"\n{scenario_label(item.summary, lang)}")
         for sentence in findings(item, lang):
             print(f"- {sentence}")
     reports = ["report.md", "report.html"] + (["report.pdf"] if args.pdf else [])

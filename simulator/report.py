@@ -60,9 +60,9 @@ _T = {
         "rate_lead": "{label}下，",
         "join": "；",
         "end": "。",
-        "first_early": "常住人口城镇化率于{first}年首次达到{target}%，比目标年份早{early}年",
+        "first_early": "常住人口城镇化率于{first}年首次达到{target}%，比目标年份早{early}",
         "first_on_time": "常住人口城镇化率于{first}年达到{target}%，与目标年份一致",
-        "first_late": "常住人口城镇化率于{first}年首次达到{target}%，比目标年份晚{late}年",
+        "first_late": "常住人口城镇化率于{first}年首次达到{target}%，比目标年份晚{late}",
         "first_never": "到{last}年仍未达到{target}%",
         "first_lead": "按此情景，",
         "other_target": "{indicator}{year}年为{value}，目标{target}，{status}",
@@ -117,9 +117,9 @@ _T = {
         "rate_lead": "Under {label}, ",
         "join": "; ",
         "end": ".",
-        "first_early": "the resident urbanization rate first reaches {target}% in {first}, {early} year(s) before the target year",
+        "first_early": "the resident urbanization rate first reaches {target}% in {first}, {early} before the target year",
         "first_on_time": "the resident urbanization rate reaches {target}% in {first}, the target year",
-        "first_late": "the resident urbanization rate first reaches {target}% in {first}, {late} year(s) after the target year",
+        "first_late": "the resident urbanization rate first reaches {target}% in {first}, {late} after the target year",
         "first_never": "it does not reach {target}% by {last}",
         "first_lead": "In this scenario ",
         "other_target": "{indicator} is {value} in {year} against a target of {target}: {status}",
@@ -255,6 +255,10 @@ def rate_sentence(summary: Mapping[str, Any], lang: str) -> str | None:
     return t["rate_lead"].format(label=scenario_label(summary, lang)) + t["join"].join(parts) + t["end"]
 
 
+def _years(n: int, lang: str) -> str:
+    return f"{n}年" if lang == "zh" else f"{n} year" + ("" if n == 1 else "s")
+
+
 def first_year_sentence(summary: Mapping[str, Any], lang: str) -> str | None:
     """When each urbanization-rate target is first reached (or that it is not, by the last year)."""
     t = _T[lang]
@@ -267,11 +271,11 @@ def first_year_sentence(summary: Mapping[str, Any], lang: str) -> str | None:
         if first is None:
             parts.append(t["first_never"].format(target=goal, last=last))
         elif first < target["year"]:
-            parts.append(t["first_early"].format(first=first, target=goal, early=target["year"] - first))
+            parts.append(t["first_early"].format(first=first, target=goal, early=_years(target["year"] - first, lang)))
         elif first == target["year"]:
             parts.append(t["first_on_time"].format(first=first, target=goal))
         else:
-            parts.append(t["first_late"].format(first=first, target=goal, late=first - target["year"]))
+            parts.append(t["first_late"].format(first=first, target=goal, late=_years(first - target["year"], lang)))
     if not parts:
         return None
     return t["first_lead"] + t["join"].join(parts) + t["end"]

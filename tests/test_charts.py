@@ -295,3 +295,12 @@ def test_missing_column_is_a_key_error_naming_it(base, tmp_path, name, drop):
     with pytest.raises(KeyError, match=drop[0].replace("[", r"\[").replace("]", r"\]")):
         CHARTS[name](b, tmp_path / "c.png", "zh")
     assert not list(tmp_path.iterdir())
+
+
+def test_fan_chart_states_probabilities_as_the_report_does(figures):
+    """A 0.1% probability reads 0.1% on the chart, as in the report's text (not a rounded 0%)."""
+    years = [2020, 2025, 2035]
+    bands = {k: [0.45, 0.53, 0.64] for k in ("p5", "p25", "p50", "p75", "p95")}
+    targets = [{"indicator": "urbanization_rate", "year": 2035, "target": 0.70, "probability": 0.001}]
+    fan_chart(years, bands, targets, "f.png", title="t", source_line="s", lang="zh")
+    assert "2035年目标 70%（达成概率 0.1%）" in _texts(figures[0])
