@@ -647,10 +647,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
           f"sha256 {scenario.spec.sha256[:12]})")
     return 0
 # [handlers: report]
-def _county_labels(spec: Any, lang: str = "") -> dict[str, dict[str, str]]:
-    """{element: {zh, en}} of the dimension the county indicators are subscripted by."""
-    dims = getattr(spec.element("county_urbanization_rate"), "dims", None) if spec.kind(
-        "county_urbanization_rate") else None
+def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
+    """{element: {zh, en}} of the dimension the county rates are subscripted by ({}: none)."""
+    dims = spec.element("county_urbanization_rate").dims if spec.kind("county_urbanization_rate") else None
     if not dims:
         return {}
     dim = spec.dimensions[dims[0]]

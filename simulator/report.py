@@ -193,7 +193,7 @@ class ReportItem:
     `summary` is the scenario's summary.json content (simulator.results.run_summary);
     `charts` maps a chart kind (CHART_ORDER) to its PNG path relative to the report folder;
     `counties` maps a county element to {zh, en} labels; `land_band` is the GB 50137 range;
-    `sweep` is a Monte Carlo summary (simulator.sweep.summary) or None; `files` maps
+    `indicator_labels` gives {zh, en} names of non-rate target indicators; `sweep` is a Monte Carlo summary (simulator.sweep.summary) or None; `files` maps
     "summary"/"sweep" to the JSON files (relative) the figures were taken from.
     """
 
