@@ -42,7 +42,6 @@ __all__ = [
     "Comparison",
     "compare_scenarios",
     "format_table",
-    "render_files",
     "source_line",
     "write_comparison",
 ]
@@ -277,21 +276,6 @@ def format_table(comp: Comparison) -> str:
     return "\n".join(blocks)
 
 
-def render_files(draw: Any) -> dict[str, bytes]:
-    """The chart files drawn by `draw(path)` into a temporary folder: {".png": bytes, ".svg": bytes}.
-
-    Each chart writes `path` and `path.with_suffix(".svg")` (simulator.charts); the caller
-    writes the bytes to their final place atomically.
-    """
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory(prefix="urbsd-chart-") as tmp:
-        path = Path(tmp) / "chart.png"
-        draw(path)
-        return {suffix: path.with_suffix(suffix).read_bytes() for suffix in (".png", ".svg")}
-
-
 def source_line(scenarios: list[Any], method: str, dt: float | None) -> str:
     """Provenance under a chart: scenarios, model sha256, method, urbsd version, date."""
     import datetime as _dt
@@ -314,8 +298,8 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
     """Write `comparison.csv`, `comparison.json` and `charts/urbanization.png` (+ `.svg`) into `out_dir`.
 
     `lang` ("zh" or "en") is the language of the chart's title and legend and of the Excel
-    headers; `fmt="xlsx"` adds `comparison.xlsx`. Everything is rendered first, then the
-    files are written together (simulator.writers.write_folder).
+    headers; `fmt="xlsx"` adds `comparison.xlsx`. The files are written together
+    (simulator.writers.write_folder: all or nothing).
     """
     from pathlib import Path
 
@@ -335,8 +319,6 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
                                         value=100 * comp.rates[name][1][-1])
               for name, lab in comp.labels.items()}
     line = source_line(scenarios, method, dt)
-    charts = render_files(lambda p: comparison_chart(
-        comp.rates, labels, goals, p, title=titles[lang], source_line=line, lang=lang))
     summary = {
         "scenarios": [{"name": s.name, "label": dict(s.label), "path": str(s.path),
                        "sha256": s.sha256} for s in scenarios],
@@ -353,7 +335,8 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
     table = {c: ["" if v is None else v for v in col] for c, col in comp.table().items()}
     files = {"comparison.csv": csv_text(table).encode("utf-8"),
              "comparison.json": json_text(summary).encode("utf-8"),
-             "charts/urbanization.png": charts[".png"], "charts/urbanization.svg": charts[".svg"]}
+             "charts/urbanization.png": lambda path: comparison_chart(
+                 comp.rates, labels, goals, path, title=titles[lang], source_line=line, lang=lang)}
     if fmt == "xlsx":
         from simulator.excel import comparison_workbook
 

@@ -534,16 +534,16 @@ def write_goal_seek(
 ) -> dict[str, Any]:
     """Write `goal_seek.json` (and with two levers `frontier.csv`, `charts/frontier.png` + `.svg`).
 
-    `lang` ("zh" or "en") is the language of the chart's title and labels. Everything is
-    rendered first; each file is then written atomically (simulator.writers).
+    `lang` ("zh" or "en") is the language of the chart's title and labels. The files are
+    written together (simulator.writers.write_folder: all or nothing).
     """
     from pathlib import Path
 
     from simulator import __version__
     from simulator.charts import frontier_chart
+    from simulator.compare import source_line
     from simulator.labels import check_lang
-    from simulator.compare import render_files, source_line
-    from simulator.writers import atomic_write_bytes, atomic_write_text, csv_text, json_text
+    from simulator.writers import csv_text, json_text, write_folder
 
     check_lang(lang)
     out_dir = Path(out_dir)
@@ -557,7 +557,7 @@ def write_goal_seek(
         "dt": float(spec.time.dt if dt is None else dt),
         "results": [r.as_dict() for r in results],
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, Any] = {}  # bytes, or a function drawing the chart (write_folder)
     if front is not None:
         summary["frontier"] = {k: v for k, v in front.as_dict().items() if k != "values"}
         rows = {front.lever_a: [], front.lever_b: [], front.target.indicator: []}
@@ -588,16 +588,12 @@ def write_goal_seek(
         indicator = _indicator_label(spec, front.target.indicator, lang)
         title = (f"{front.target.year}年{indicator}：两项政策杠杆的组合" if lang == "zh"
                  else f"{indicator} in {front.target.year}: two policy levers combined")
-        charts = render_files(lambda p: frontier_chart(
-            front.grid_a, front.grid_b, front.values, front.target.value, p,
+        files["charts/frontier.png"] = lambda path: frontier_chart(
+            front.grid_a, front.grid_b, front.values, front.target.value, path,
             label_a=label(front.lever_a), label_b=label(front.lever_b), title=title,
-            source_line=source_line([scenario], method, dt), percent=pct, marker=marker, lang=lang))
-        files["charts/frontier.png"] = charts[".png"]
-        files["charts/frontier.svg"] = charts[".svg"]
-    paths = {"goal_seek.json": atomic_write_text(out_dir / "goal_seek.json", json_text(summary))}
-    for name, data in files.items():
-        paths[name] = atomic_write_bytes(out_dir / name, data)
-    return paths
+            source_line=source_line([scenario], method, dt), percent=pct, marker=marker, lang=lang)
+    written = write_folder(out_dir, {"goal_seek.json": json_text(summary).encode("utf-8"), **files})
+    return {rel.as_posix(): path for rel, path in written.items()}
 
 
 def _indicator_label(spec: Any, indicator: str, lang: str = "zh") -> str:

@@ -31,10 +31,8 @@ import hashlib
 import io
 import json
 import math
-import os
 import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -674,22 +672,16 @@ def source_line(result: SweepResult) -> str:
 def write_sweep(result: SweepResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
     """Write samples.parquet, indices.csv, summary.json and two charts (PNG + SVG) into `out_dir`.
 
-    `lang` ("zh" or "en") is the language of the charts' titles and labels. Everything is
-    built in a temporary sibling folder, then moved into place (each file with os.replace),
-    so readers never see a half-written file. Returns the paths by kind: samples, indices,
+    `lang` ("zh" or "en") is the language of the charts' titles and labels. The files are
+    written together (simulator.writers.write_folder), so readers never see a half-written
+    folder. Returns the paths by kind: samples, indices,
     fan_chart, fan_chart_svg, indices_chart, indices_chart_svg, summary.
     """
     from simulator.charts import fan_chart, indices_chart
     from simulator.labels import check_lang
-    from simulator.writers import atomic_write_bytes, atomic_write_csv, atomic_write_json
+    from simulator.writers import csv_text, json_text, write_folder
 
     check_lang(lang)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(stage, 0o777 & ~mask)  # mkdtemp makes it 0700
     rels = {"samples": Path(SAMPLES_FILE), "indices": Path(INDICES_FILE),
             "fan_chart": FAN_CHART, "fan_chart_svg": FAN_CHART.with_suffix(".svg"),
             "indices_chart": INDICES_CHART, "indices_chart_svg": INDICES_CHART.with_suffix(".svg"),
@@ -697,25 +689,18 @@ def write_sweep(result: SweepResult, out_dir: str | Path, *, lang: str = "zh") -
     scenario = result.provenance.get("scenario", {})
     name = (scenario.get("label", {}) or {}).get(lang) or scenario.get("name", "")
     line = source_line(result)
-    try:
-        atomic_write_bytes(stage / SAMPLES_FILE, _parquet_bytes(result))
-        atomic_write_csv(stage / INDICES_FILE, _indices_table(result.indices))
-        fan_chart(result.years, result.percentiles("urbanization_rate"), result.targets, stage / FAN_CHART,
-                  title=_TITLES[lang]["fan"].format(name=name), source_line=line, lang=lang)
-        indices_chart(result.indices, result.method, stage / INDICES_CHART,
-                      title=_TITLES[lang]["indices"].format(name=name), source_line=line,
-                      labels=result.provenance.get("labels"), lang=lang)
-        atomic_write_json(stage / SUMMARY_FILE, summary(result))
-        if not out_dir.exists():
-            os.replace(stage, out_dir)
-        else:
-            for rel in rels.values():
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(stage / rel, out_dir / rel)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
-    return {kind: out_dir / rel for kind, rel in rels.items()}
+    written = write_folder(out_dir, {
+        SAMPLES_FILE: _parquet_bytes(result),
+        INDICES_FILE: csv_text(_indices_table(result.indices)).encode("utf-8"),
+        FAN_CHART: lambda path: fan_chart(
+            result.years, result.percentiles("urbanization_rate"), result.targets, path,
+            title=_TITLES[lang]["fan"].format(name=name), source_line=line, lang=lang),
+        INDICES_CHART: lambda path: indices_chart(
+            result.indices, result.method, path, title=_TITLES[lang]["indices"].format(name=name),
+            source_line=line, labels=result.provenance.get("labels"), lang=lang),
+        SUMMARY_FILE: json_text(summary(result)).encode("utf-8"),
+    })
+    return {kind: written[rel] for kind, rel in rels.items()}
 
 
 def remove_chunks(folder: Path) -> None:
