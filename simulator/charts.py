@@ -196,6 +196,25 @@ def _source(fig: Any, line: str) -> None:
     fig.supxlabel(line, x=0.01, ha="left", fontsize=7, color="#555555")
 
 
+def _target_mark(ax: Any, x0: float, year: int, pct: float, text: str, *, label: str | None = None,
+                 ls: str = "--", color: str | None = "#111111") -> None:
+    """A plan target in %: a level line from `x0` to the target year, a hollow diamond at it,
+    `text` above and to the left of it."""
+    ax.hlines(pct, x0, year, colors="#7f7f7f", linestyles=ls, lw=1)
+    ax.plot([year], [pct], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5, ls="none", label=label,
+            zorder=5)
+    ax.annotate(text, (year, pct), xytext=(-6, 8), textcoords="offset points", ha="right", va="bottom",
+                fontsize=9, color=color)
+
+
+def _percent_ylim(ax: Any, lows: Iterable[float], highs: Iterable[float]) -> None:
+    """y axis in % from a multiple of 5 below the lowest value to one 10 above the highest,
+    within 0-100 (NaN ignored)."""
+    low = min([v for v in lows if v == v] or [0.0])
+    high = max([v for v in highs if v == v] or [100.0])
+    ax.set_ylim(max(0.0, 5 * (low // 5) - 5), min(100.0, 5 * (high // 5) + 10))
+
+
 def _targets_for(targets: Iterable[Any], indicator: str) -> list[tuple[int, float]]:
     out = []
     for t in targets:
@@ -261,12 +280,8 @@ def urbanization_chart(
         # and the simulated value at that year labelled beside it.
         for i, (year, value) in enumerate(goals):
             pct = 100.0 * value
-            ax.hlines(pct, years[0], year, colors="#7f7f7f", linestyles="--", lw=1)
-            ax.plot([year], [pct], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5,
-                    ls="none", label=text["target"] if i == 0 else None, zorder=5)
-            ax.annotate(text["target_label"].format(year=year, value=round(pct, 2)),
-                        (year, pct), xytext=(-6, 8), textcoords="offset points",
-                        ha="right", va="bottom", fontsize=9, color="#111111")
+            _target_mark(ax, years[0], year, pct, text["target_label"].format(year=year, value=round(pct, 2)),
+                         label=text["target"] if i == 0 else None)
             if year in years:
                 sim = resident[years.index(year)]
                 gap = pct - sim
@@ -278,9 +293,8 @@ def urbanization_chart(
                             ha="left" if year < years[-1] else "right",
                             va="top", fontsize=9, color="#c0392b")
 
-        lows = resident + (hukou or []) + [100.0 * v for _, v in goals] + (un[1] if un else [])
-        highs = resident + [100.0 * v for _, v in goals] + (un[1] if un else [])
-        ax.set_ylim(max(0.0, 5 * int(min(lows) // 5) - 5), min(100.0, 5 * int(max(highs) // 5) + 10))
+        _percent_ylim(ax, resident + (hukou or []) + [100.0 * v for _, v in goals] + (un[1] if un else []),
+                      resident + [100.0 * v for _, v in goals] + (un[1] if un else []))
         ax.set_xlim(years[0] - 0.5, years[-1] + 1.2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         _year_axes(ax, years, text["year"], text["ylabel"], title)
@@ -328,13 +342,9 @@ def comparison_chart(
         for i, (year, value) in enumerate(goals):
             pct = 100.0 * value
             all_pct.append(pct)
-            ax.hlines(pct, years[0], year, colors="#7f7f7f", linestyles=":", lw=1)
-            ax.plot([year], [pct], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5,
-                    ls="none", label=text["target"] if i == 0 else None, zorder=5)
-            ax.annotate(text["target_label"].format(year=year, value=round(pct, 2)), (year, pct),
-                        xytext=(-6, 8), textcoords="offset points", ha="right", va="bottom",
-                        fontsize=9)
-        ax.set_ylim(max(0.0, 5 * int(min(all_pct) // 5) - 5), min(100.0, 5 * int(max(all_pct) // 5) + 10))
+            _target_mark(ax, years[0], year, pct, text["target_label"].format(year=year, value=round(pct, 2)),
+                         label=text["target"] if i == 0 else None, ls=":", color=None)
+        _percent_ylim(ax, all_pct, all_pct)
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
         _year_axes(ax, years, text["year"],
                    text["ylabel"].replace("城镇化率", text["resident"]) if lang == "zh"
@@ -457,16 +467,10 @@ def fan_chart(
         ax.plot(years, pct["p50"], color="#8e1f14", lw=2.2, label=text["median"])
         for t in goals:
             value = 100.0 * t["target"]
-            ax.hlines(value, years[0], t["year"], colors="#7f7f7f", linestyles="--", lw=1)
-            ax.plot([t["year"]], [value], marker="D", ms=8, mfc="none", mec="#111111", mew=1.5, ls="none", zorder=5)
-            ax.annotate(text["target"].format(year=t["year"], value=round(value, 2), p=t["probability"]),
-                        (t["year"], value), xytext=(-6, 8), textcoords="offset points", ha="right",
-                        va="bottom", fontsize=9, color="#111111")
-        lows = pct["p5"] + [100.0 * t["target"] for t in goals]
-        highs = pct["p95"] + [100.0 * t["target"] for t in goals]
-        finite_lows = [v for v in lows if v == v] or [0.0]
-        finite_highs = [v for v in highs if v == v] or [100.0]
-        ax.set_ylim(max(0.0, 5 * (min(finite_lows) // 5) - 5), min(100.0, 5 * (max(finite_highs) // 5) + 10))
+            _target_mark(ax, years[0], t["year"], value,
+                         text["target"].format(year=t["year"], value=round(value, 2), p=t["probability"]))
+        _percent_ylim(ax, pct["p5"] + [100.0 * t["target"] for t in goals],
+                      pct["p95"] + [100.0 * t["target"] for t in goals])
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
         _year_axes(ax, years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
@@ -582,8 +586,7 @@ def gap_chart(
                         (year, (resident[i] + hukou[i]) / 2), xytext=(4 if first else -4, 0),
                         textcoords="offset points", ha="left" if first else "right", va="center",
                         fontsize=9, color="#111111")
-        low, high = float(min(hukou.min(), resident.min())), float(max(hukou.max(), resident.max()))
-        ax.set_ylim(max(0.0, 5 * (low // 5) - 5), min(100.0, 5 * (high // 5) + 10))
+        _percent_ylim(ax, [float(min(hukou.min(), resident.min()))], [float(max(hukou.max(), resident.max()))])
         ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
         _year_axes(ax, all_years, text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)

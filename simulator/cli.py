@@ -42,10 +42,15 @@ def _integration_options(parser: argparse.ArgumentParser) -> None:
                         help="integration method (default: euler)")
 
 
+def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--lang zh|en, the language of `what` (every command that draws charts)."""
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh",
+                        help=f"language of {what} (default: zh)")
+
+
 def _table_options(parser: argparse.ArgumentParser) -> None:
     """--lang and --format, shared by the commands that write tables and charts (run, compare)."""
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh",
-                        help="language of the chart text and of the Excel headers (default: zh)")
+    _lang_option(parser, "the chart text and of the Excel headers")
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv",
                         help="xlsx: also write the tables as an Excel workbook, one sheet per table, "
                         "headers in --lang with a units row (default: csv only)")
@@ -119,8 +124,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     "lever, 21 per lever for two)")
     gs.add_argument("--out", default="results", metavar="DIR",
                     help="output folder (default: ./results)")
-    gs.add_argument("--lang", choices=("zh", "en"), default="zh",
-                    help="language of the frontier chart (default: zh)")
+    _lang_option(gs, "the frontier chart")
     _integration_options(gs)
     # [parsers: sweep]
     sweep = sub.add_parser(
@@ -138,8 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="base sample size (sobol: a power of 2 is best)")
     sweep.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: 0)")
     sweep.add_argument("--out", default="results", metavar="DIR", help="output folder (default: ./results)")
-    sweep.add_argument("--lang", choices=("zh", "en"), default="zh",
-                       help="language of the fan and indices charts (default: zh)")
+    _lang_option(sweep, "the fan and indices charts")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
     sweep.add_argument("--workers", type=int, default=None, metavar="W",
@@ -211,8 +214,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                      help="scenario YAML file(s); none: the bundled baseline")
-    rep.add_argument("--lang", choices=("zh", "en"), default="zh",
-                     help="language of the text and charts (default: zh)")
+    _lang_option(rep, "the text and charts")
     rep.add_argument("--out", default="results", metavar="DIR",
                      help="output folder (default: ./results)")
     rep.add_argument("--samples", type=int, default=1000, metavar="N",
@@ -658,8 +660,15 @@ def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
             for e in dim.elements}
 
 
+def _land_band(spec: Any) -> tuple[float, float] | None:
+    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
+    land = spec.constants.get("planned_land_per_person")
+    return tuple(land.bounds) if land is not None and land.bounds else None
+
+
 def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
-                   folder: Path) -> dict[str, str]:
+                   folder: Path, counties: dict[str, dict[str, str]],
+                   band: tuple[float, float] | None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
     from simulator import charts
     from simulator.comparator import comparator_line
@@ -670,7 +679,6 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
     label = scenario_label(summary, lang)
     titles = {k: v.format(label=label, runs=sweep.runs if sweep else 0) for k, v in CHART_TITLES[lang].items()}
     line = source_line(scenario, run)
-    counties = _county_labels(spec)
     rel = Path("charts") / _stem(scenario)
     drawn: dict[str, str] = {}
 
@@ -685,10 +693,9 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
         draw("gap", charts.gap_chart, frame)
     if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
         draw("counties", charts.county_chart, frame, counties, summary["targets"])
-    land = spec.constants.get("planned_land_per_person")
-    if counties and land is not None and land.bounds and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
-        planned = scenario.params.get("planned_land_per_person", land.value)
-        draw("land", charts.land_chart, frame, counties, band=tuple(land.bounds),
+    if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
+        planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
+        draw("land", charts.land_chart, frame, counties, band=band,
              planned=float(planned) if isinstance(planned, (int, float)) else None)
     if counties and any(f"{v}[{next(iter(counties))}]" in frame for v in
                         ("school_adequacy", "hospital_adequacy", "affordable_housing_adequacy", "sewage_adequacy")):
@@ -738,6 +745,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import shlex
     import tempfile
 
+    from simulator.labels import column_label
     from simulator.report import ReportItem, report_html, report_markdown
     from simulator.sweep import summary as sweep_summary
     from simulator.writers import json_text, write_folder
@@ -759,30 +767,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 mc = sweep_summary(sweep)
                 files["sweep"] = f"summaries/{stem}-montecarlo.json"
                 (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
-            land = spec.constants.get("planned_land_per_person")
+            counties, band = _county_labels(spec), _land_band(spec)
             items.append(ReportItem(
                 summary=summary,
-                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch),
-                counties=_county_labels(spec),
-                land_band=tuple(land.bounds) if land is not None and land.bounds else None,
-                indicator_labels={t["indicator"]: {"zh": spec.element(t["indicator"]).label.zh,
-                                                   "en": spec.element(t["indicator"]).label.en}
-                                  for t in summary["targets"] if spec.kind(t["indicator"])
-                                  and spec.element(t["indicator"]).label is not None},
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band),
+                counties=counties,
+                land_band=band,
+                indicator_labels={t["indicator"]: {lg: column_label(spec, t["indicator"], lg) for lg in ("zh", "en")}
+                                  for t in summary["targets"]},
                 sweep=mc, files=files))
         comparison = None
         if len(finished) > 1:
             from simulator.charts import comparison_chart
+            from simulator.compare import CHART_LEGEND, CHART_TITLE
             from simulator.compare import source_line as compare_line
-            from simulator.report import CHART_TITLES, pct, scenario_label
+            from simulator.report import scenario_label
 
             rates = {s.name: ([int(y) for y in f["time"]], [float(v) for v in f["urbanization_rate"]])
                      for s, _, f, _, _ in finished}
-            labels = {s.name: f"{scenario_label(summ, lang)}: {int(f['time'][-1])} {pct(f['urbanization_rate'][-1])}%"
+            labels = {s.name: CHART_LEGEND[lang].format(label=scenario_label(summ, lang), year=int(f["time"][-1]),
+                                                        value=100 * f["urbanization_rate"][-1])
                       for s, _, f, summ, _ in finished}
             goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
             comparison = "charts/comparison.png"
-            comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLES[lang]["comparison"],
+            comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
                              source_line=compare_line([s for s, *_ in finished], args.method, args.dt), lang=lang)
         markdown = report_markdown(items, lang=lang, created=created, command=command,
                                    comparison_chart=comparison)

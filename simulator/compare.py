@@ -276,6 +276,12 @@ def format_table(comp: Comparison) -> str:
     return "\n".join(blocks)
 
 
+#: the comparison chart's title and legend entries ({label}, {year}: the last year, {value}: its rate in %)
+CHART_TITLE = {"zh": "平凉市常住人口城镇化率：情景比较",
+               "en": "Pingliang resident urbanization rate: scenarios compared"}
+CHART_LEGEND = {"zh": "{label}：{year}年 {value:.1f}%", "en": "{label}: {value:.1f}% in {year}"}
+
+
 def source_line(scenarios: list[Any], method: str, dt: float | None) -> str:
     """Provenance under a chart: scenarios, model sha256, method, urbsd version, date."""
     import datetime as _dt
@@ -312,11 +318,8 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
     out_dir = Path(out_dir)
     goals = [(year, value) for ind, value, year in comp.targets if ind == "urbanization_rate"]
     last = comp.years[-1]
-    legend = {"zh": "{label}：{year}年 {value:.1f}%", "en": "{label}: {value:.1f}% in {year}"}
-    titles = {"zh": "平凉市常住人口城镇化率：情景比较",
-              "en": "Pingliang resident urbanization rate: scenarios compared"}
-    labels = {name: legend[lang].format(label=lab.get(lang) or name, year=last,
-                                        value=100 * comp.rates[name][1][-1])
+    labels = {name: CHART_LEGEND[lang].format(label=lab.get(lang) or name, year=last,
+                                              value=100 * comp.rates[name][1][-1])
               for name, lab in comp.labels.items()}
     line = source_line(scenarios, method, dt)
     summary = {
@@ -336,7 +339,7 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
     files = {"comparison.csv": csv_text(table).encode("utf-8"),
              "comparison.json": json_text(summary).encode("utf-8"),
              "charts/urbanization.png": lambda path: comparison_chart(
-                 comp.rates, labels, goals, path, title=titles[lang], source_line=line, lang=lang)}
+                 comp.rates, labels, goals, path, title=CHART_TITLE[lang], source_line=line, lang=lang)}
     if fmt == "xlsx":
         from simulator.excel import comparison_workbook
 

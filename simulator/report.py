@@ -169,7 +169,6 @@ CHART_TITLES = {
         "land": "各县（市、区）人均城镇建设用地 — {label}",
         "services": "各县（市、区）公共服务充足度 — {label}",
         "fan": "城镇化率的不确定性（蒙特卡洛{runs}次）— {label}",
-        "comparison": "平凉市常住人口城镇化率：情景比较",
     },
     "en": {
         "urbanization": "Pingliang resident urbanization rate — {label}",
@@ -178,7 +177,6 @@ CHART_TITLES = {
         "land": "Urban construction land per person by county — {label}",
         "services": "Public service adequacy by county — {label}",
         "fan": "Urbanization rate under uncertainty ({runs} Monte Carlo runs) — {label}",
-        "comparison": "Pingliang resident urbanization rate: scenarios compared",
     },
 }
 
