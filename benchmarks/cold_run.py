@@ -27,7 +27,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = best_of([sys.executable, "-c", "pass"], n, tmp)
         run = best_of([sys.executable, "-m", "simulator.cli", "run", "--out", tmp], n, tmp)
-        from simulator.scenario import bundled_scenario_path
+        from simulator.scenario.schema import bundled_scenario_path
 
         baseline = str(bundled_scenario_path("baseline"))
         check = best_of([sys.executable, "-m", "simulator.cli", "check", baseline], n, tmp)

@@ -6,7 +6,7 @@ Prints, side by side in one run:
   * the whole `urbsd sweep --method mc` path (sampling, runs, analysis, Parquet/CSV/JSON/
     charts) for N runs on 2 processes, with its wall time and peak memory;
   * the reference: PySD running the Vensim export of the same model on the same samples when
-    `simulator/export_vensim.py` exists, else the engine itself one run per call (it says which);
+    `simulator/interop/vensim.py` exists, else the engine itself one run per call (it says which);
   * the ratio engine / reference.
 
 Each configuration runs in a fresh subprocess so its peak memory (ru_maxrss of the process
@@ -36,15 +36,16 @@ CHUNKS = (2000, 5000)
 
 
 def _setup(n: int):
-    from simulator.scenario import load_scenario
-    from simulator.sweep import ModelEvaluator, _compiled, to_values, unit_samples
+    from simulator.scenario.resolve import load_scenario
+    from simulator.analysis.sampling import to_values, unit_samples
+    from simulator.analysis.sweep import ModelEvaluator, compiled_model
 
     scenario = load_scenario()
     names = list(scenario.uncertain)
     dists = [scenario.uncertain[k] for k in names]
     X = to_values(unit_samples("mc", n, len(names), SEED), dists)
     evaluator = ModelEvaluator(scenario, tuple(names))
-    _compiled(scenario.spec)  # compile outside the timing
+    compiled_model(scenario.spec)  # compile outside the timing
     return scenario, names, X, evaluator
 
 
@@ -64,7 +65,7 @@ def one(config: dict) -> dict:
     """Run one configuration in this process; return its figures."""
     n = config["n"]
     if config["kind"] == "engine":
-        from simulator.sweep import evaluate_chunks
+        from simulator.analysis.chunks import evaluate_chunks
 
         _, _, X, evaluator = _setup(n)
         c0, t0 = _cpu(), time.perf_counter()
@@ -72,8 +73,10 @@ def one(config: dict) -> dict:
         seconds = time.perf_counter() - t0
         return {**config, "seconds": seconds, "runs_per_s": n / seconds, "cpu_s": _cpu() - c0, **_peak_mib()}
     if config["kind"] == "full":
-        from simulator.scenario import load_scenario
-        from simulator.sweep import remove_chunks, run_sweep, write_sweep
+        from simulator.scenario.resolve import load_scenario
+        from simulator.analysis.chunks import remove_chunks
+        from simulator.analysis.sweep import run_sweep
+        from simulator.outputs.sweep_files import write_sweep
 
         c0, t0 = _cpu(), time.perf_counter()
         scenario = load_scenario()
@@ -95,18 +98,18 @@ def _reference(config: dict) -> dict:
     """PySD on the Vensim export if there is one, else the engine one run per call."""
     n = config["n"]
     scenario, names, X, evaluator = _setup(n)
-    if importlib.util.find_spec("simulator.export_vensim") is not None:
+    if importlib.util.find_spec("simulator.interop.vensim") is not None:
         return {**config, **_pysd(scenario, names, X)}
-    from simulator.integrate import simulate
-    from simulator.sweep import _compiled
+    from simulator.engine.integrate import simulate
+    from simulator.analysis.sweep import compiled_model
 
-    model = _compiled(scenario.spec)
+    model = compiled_model(scenario.spec)
     outputs = list(dict.fromkeys(c.variable for c in evaluator.columns))
     c0, t0 = _cpu(), time.perf_counter()
     for i in range(n):
         simulate(model, {k: float(X[i, j]) for j, k in enumerate(names)}, outputs=outputs)
     seconds = time.perf_counter() - t0
-    return {**config, "what": "the engine itself, one run per call (simulator/export_vensim.py does not exist yet)",
+    return {**config, "what": "the engine itself, one run per call (simulator/interop/vensim.py does not exist yet)",
             "seconds": seconds, "runs_per_s": n / seconds, "cpu_s": _cpu() - c0}
 
 
@@ -114,10 +117,11 @@ def _pysd(scenario, names, X) -> dict:
     """PySD (read_vensim on the export) run once per sample row."""
     import pysd
 
-    from simulator.export_vensim import write_vensim
+    from simulator.engine.atomic import atomic_write_text
+    from simulator.interop.vensim import scenario_vensim
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_vensim(scenario, Path(tmp) / "pingliang.mdl")
+        path = atomic_write_text(Path(tmp) / "pingliang.mdl", scenario_vensim(scenario))
         t_read = time.perf_counter()
         model = pysd.read_vensim(str(path))
         t_read = time.perf_counter() - t_read
@@ -146,9 +150,10 @@ def main() -> None:
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     n_ref = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    from simulator.modelfile import load_model
+    from simulator.bundled import bundled_model_path
+    from simulator.engine.load import load_model
 
-    spec = load_model()
+    spec = load_model(bundled_model_path())
     print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     print(f"model {spec.name} ({spec.sha256[:12]}), baseline uncertain constants, Monte Carlo, "
           f"{os.cpu_count()} CPUs, numpy {np.__version__}")

@@ -12,9 +12,10 @@ import tracemalloc
 
 import numpy as np
 
-from simulator.compile import compile_model
-from simulator.integrate import simulate
-from simulator.modelfile import load_model
+from simulator.engine.compile import compile_model
+from simulator.engine.integrate import simulate
+from simulator.bundled import bundled_model_path
+from simulator.engine.load import load_model
 
 OUTPUTS = ["urbanization_rate", "hukou_urbanization_rate"]
 
@@ -29,7 +30,7 @@ def draws(spec, n: int, seed: int = 1) -> dict[str, np.ndarray]:
 def main() -> None:
     n_batch = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     n_loop = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    spec = load_model()
+    spec = load_model(bundled_model_path())
     model = compile_model(spec)
     params = draws(spec, n_batch)
 

@@ -36,20 +36,22 @@ def best_of(codes: list[str], n: int) -> list[tuple[float, float]]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    load = "from simulator.modelfile import load_model; load_model(units={})"
+    load = ("from simulator.bundled import bundled_model_path\nfrom simulator.engine.load import load_model\n"
+            "load_model(bundled_model_path(), units={})")
     run = ("import contextlib, io, tempfile\nfrom simulator.cli import main\n"
            "with tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(io.StringIO()):\n"
            "    main(['run', '--out', d])")
     plain_pint = "import numpy, pydantic; import pint"
-    hidden_dask = "import numpy, pydantic; from simulator.units import _import_pint; _import_pint()"
+    hidden_dask = "import numpy, pydantic; from simulator.engine.units import _import_pint; _import_pint()"
     bare, without, with_units, run, plain, hidden = best_of(
         ["pass", load.format("False"), load.format("True"), run, plain_pint, hidden_dask], n)
 
     sys.path.insert(0, str(REPO))
-    from simulator.modelfile import load_model
-    from simulator.units import check_units, registry
+    from simulator.bundled import bundled_model_path
+    from simulator.engine.load import load_model
+    from simulator.engine.units import check_units, registry
 
-    spec = load_model(units=False)
+    spec = load_model(bundled_model_path(), units=False)
     t0 = time.perf_counter()
     registry()
     first = time.perf_counter() - t0

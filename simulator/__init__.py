@@ -1,10 +1,14 @@
-"""urbsd: a system-dynamics scenario simulator for the urbanization of Pingliang City."""
+"""urbsd: a system-dynamics scenario simulator for the urbanization of Pingliang City.
 
-__version__ = "0.1.0"
+The stages, lowest first (docs/architecture.md): `engine` (model files, compiler,
+integrator), `scenario`, `interop` (Vensim/XMILE export), `analysis`, `outputs` (files,
+charts, reports) and `cli`; `api` is the notebook API. A stage imports only stages below it.
+"""
 
-#: the notebook API (simulator/api.py), imported on first use so `import simulator` stays light;
-#: `compare` is reached as `simulator.api.compare`, since `simulator.compare` is the module
-_API = ("load", "run", "goal_seek")
+from simulator.bundled import __version__ as __version__
+
+#: the notebook API (simulator/api.py), imported on first use so `import simulator` stays light
+_API = ("load", "run", "compare", "goal_seek")
 
 
 def __getattr__(name: str):

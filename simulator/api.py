@@ -20,15 +20,15 @@ from simulator.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from simulator.goalseek import GoalSeekResult
-    from simulator.scenario import Scenario
+    from simulator.analysis.goalseek import GoalSeekResult
+    from simulator.scenario.schema import Scenario
 
 __all__ = ["compare", "goal_seek", "load", "run"]
 
 
 def load(path: str | Path | None = None) -> "Scenario":
     """A validated scenario from a YAML file (None: the bundled baseline)."""
-    from simulator.scenario import load_scenario
+    from simulator.scenario.resolve import load_scenario
 
     if path is not None and not Path(path).is_file():
         raise InputError(path, "scenario", "no such file" if not Path(path).exists() else "not a file")
@@ -36,7 +36,7 @@ def load(path: str | Path | None = None) -> "Scenario":
 
 
 def _as_scenario(scenario: "Scenario | str | Path | None") -> "Scenario":
-    from simulator.scenario import Scenario
+    from simulator.scenario.schema import Scenario
 
     return scenario if isinstance(scenario, Scenario) else load(scenario)
 
@@ -45,14 +45,14 @@ def with_overrides(scenario: "Scenario", overrides: dict[str, Any]) -> "Scenario
     """A copy of `scenario` with constants overridden (each checked like a `set:` entry)."""
     import copy
 
-    from simulator.scenario import _resolve_set  # the same checks as a scenario file
+    from simulator.scenario.levers import resolve_set  # the same checks as a scenario file
 
     if not overrides:
         return scenario
     out = copy.copy(scenario)
     out.params = dict(scenario.params)
     for name, value in overrides.items():
-        out.params[name], _ = _resolve_set(name, value, scenario.spec, "run() overrides")
+        out.params[name], _ = resolve_set(name, value, scenario.spec, "run() overrides")
     out.uncertain = {k: v for k, v in scenario.uncertain.items() if k not in overrides}
     return out
 
@@ -60,9 +60,9 @@ def with_overrides(scenario: "Scenario", overrides: dict[str, Any]) -> "Scenario
 def run(scenario: "Scenario | str | Path | None" = None, *, dt: float | None = None,
         method: str = "euler", **overrides: Any) -> "pd.DataFrame":
     """Run a scenario (with `name=value` constant overrides) -> yearly timeseries DataFrame."""
-    from simulator.compile import compile_model
-    from simulator.integrate import simulate
-    from simulator.results import timeseries_frame
+    from simulator.engine.compile import compile_model
+    from simulator.engine.integrate import simulate
+    from simulator.analysis.results import timeseries_frame
 
     sc = with_overrides(_as_scenario(scenario), overrides)
     result = simulate(compile_model(sc.spec), sc.params, dt=dt, method=method)
@@ -74,7 +74,7 @@ def compare(scenarios: list[Any], *, dt: float | None = None,
     """The comparison table of `urbsd compare`, one row per scenario (index: scenario name)."""
     import pandas as pd
 
-    from simulator.compare import compare_scenarios
+    from simulator.analysis.compare import compare_scenarios
 
     loaded = [_as_scenario(s) for s in scenarios]
     comp = compare_scenarios(loaded, dt=dt, method=method)
@@ -94,8 +94,8 @@ def goal_seek(scenario: Any, lever: str, indicator: str = "urbanization_rate",
     `result.setting`/`result.value` the answer; `result.best_setting`/`best_value` the
     best the lever's range allows; `result.as_dict()` plain data.
     """
-    from simulator.goalseek import goal_seek as _goal_seek
-    from simulator.goalseek import parse_target
+    from simulator.analysis.goalseek import goal_seek as _goal_seek
+    from simulator.analysis.goalseek import parse_target
 
     sc = _as_scenario(scenario)
     target = parse_target(f"{indicator}={float(value)!r}@{year}", sc.spec, "goal_seek()",

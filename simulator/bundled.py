@@ -1,4 +1,4 @@
-"""Where the model and scenario files shipped with urbsd live, installed or not.
+"""What ships with urbsd: its version, and where its model, scenario and data files live.
 
 pyproject.toml installs the repo's models/, scenarios/ and data/ as the data packages
 `simulator.models`, `simulator.scenarios` and `simulator.data`; run from a checkout that is not installed
@@ -7,13 +7,19 @@ pyproject.toml installs the repo's models/, scenarios/ and data/ as the data pac
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
+
+#: the package version (also `simulator.__version__`); kept here, below every stage, so
+#: that a module stamping provenance on its output does not import the package root
+#: (which imports the notebook API lazily, a cycle)
+__version__ = "0.1.0"
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def _package_dir(package: str, folder: str) -> Path:
+    import importlib.resources  # here, so `import simulator` stays light
+
     try:
         root = importlib.resources.files(package)
     except (ModuleNotFoundError, TypeError, ValueError):
@@ -36,3 +42,8 @@ def scenarios_dir() -> Path:
 def data_dir() -> Path:
     """The folder of the bundled statistics (observed.csv, history.csv, their sources)."""
     return _package_dir("simulator.data", "data")
+
+
+def bundled_model_path(name: str = "pingliang") -> Path:
+    """Path of a model file shipped with the package (models/<name>.yaml)."""
+    return models_dir() / f"{name}.yaml"

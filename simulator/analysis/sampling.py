@@ -1,0 +1,78 @@
+"""Sweep step 1, sampling: points in the unit cube, mapped to constant values.
+
+`unit_samples(method, n, k, seed)` gives points in [0, 1]^k: SALib's Saltelli/Sobol'
+sequence (`sobol`, N(k+2) rows, first and total order only), SALib's Morris trajectories
+(`morris`, N(k+1) rows on a 4-level grid), or plain Monte Carlo (`mc`, N rows from
+numpy's PCG64). `to_values(unit, distributions, bounds)` maps each column through its
+`Distribution.ppf` (inverse CDF). SALib's own `dists` are not used: they know no discrete
+distribution. A normal distribution is truncated to the constant's bounds (its quantiles
+are rescaled into [F(low), F(high)]), so no run leaves the bounds.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+METHODS = ("sobol", "morris", "mc")
+#: the seed used when none is given, so that a plain rerun reproduces the files
+DEFAULT_SEED = 0
+#: SALib's default number of grid levels of Morris trajectories
+MORRIS_LEVELS = 4
+#: an unbounded normal maps quantile 0 or 1 (Morris' grid ends) to +-inf; clip to these tails
+NORMAL_TAIL = 1e-6
+
+
+def samples_rows(method: str, n: int, k: int) -> int:
+    """Number of model runs that `n` samples of `k` constants give for `method`."""
+    return {"sobol": n * (k + 2), "morris": n * (k + 1), "mc": n}[method]
+
+
+def salib_problem(k: int, names: Sequence[str] | None = None) -> dict[str, Any]:
+    names = list(names) if names is not None else [f"x{i + 1}" for i in range(k)]
+    return {"num_vars": k, "names": names, "bounds": [[0.0, 1.0]] * k}
+
+
+def unit_samples(method: str, n: int, k: int, seed: int) -> np.ndarray:
+    """Sample points in [0, 1]^k for `method`: (N(k+2), k) sobol, (N(k+1), k) morris, (N, k) mc."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if n < 1 or k < 1:
+        raise ValueError(f"need n >= 1 and k >= 1, got n={n}, k={k}")
+    if method == "mc":
+        return np.random.default_rng(seed).random((n, k))
+    with warnings.catch_warnings():
+        # SALib warns when N is not a power of 2 (the CLI says so once, in its own words)
+        warnings.simplefilter("ignore", UserWarning)
+        if method == "sobol":
+            from SALib.sample import sobol
+
+            return sobol.sample(salib_problem(k), n, calc_second_order=False, seed=seed)
+        from SALib.sample import morris
+
+        return morris.sample(salib_problem(k), n, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def to_values(unit: np.ndarray, distributions: Sequence[Any],
+              bounds: Sequence[tuple[float, float] | None] | None = None) -> np.ndarray:
+    """Map unit-cube samples column by column through each Distribution's ppf."""
+    unit = np.asarray(unit, dtype=float)
+    bounds = list(bounds) if bounds is not None else [None] * len(distributions)
+    out = np.empty_like(unit)
+    for j, (dist, bound) in enumerate(zip(distributions, bounds)):
+        q = unit[:, j]
+        if dist.dist == "normal":
+            from scipy.stats import norm
+
+            lo, hi = (0.0, 1.0) if bound is None else (
+                float(norm.cdf(bound[0], dist.mean, dist.sd)), float(norm.cdf(bound[1], dist.mean, dist.sd)))
+            q = np.clip(lo + q * (hi - lo), NORMAL_TAIL, 1.0 - NORMAL_TAIL)
+        values = dist.ppf(q)
+        if bound is not None:
+            values = np.clip(values, bound[0], bound[1])
+        out[:, j] = values
+    return out

@@ -1,0 +1,258 @@
+"""Batch sensitivity sweeps: sample a scenario's `uncertain:` constants, run, analyse.
+
+`urbsd sweep SCENARIO --method sobol|morris|mc --samples N` goes through four steps, each
+public so a closed-form function can stand in for the model (tests use the Ishigami
+function):
+
+1. sampling (`simulator.analysis.sampling`): `unit_samples` and `to_values`;
+2. the model as an evaluator: `ModelEvaluator` (here), a picklable callable X -> Y;
+3. running (`simulator.analysis.chunks`): `evaluate_chunks`, chunked, in parallel,
+   resumable;
+4. analysis (`simulator.analysis.sensitivity`): `analyze` and `target_probabilities`.
+
+`sensitivity(evaluator, ...)` does all four for any evaluator and `run_sweep(scenario,
+...)` for a scenario; `simulator.outputs.sweep_files.write_sweep(result, out_dir)`
+writes the files. Same inputs and seed: bit-identical files.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.bundled import __version__
+from simulator.errors import InputError
+from simulator.analysis.chunks import chunk_key, DEFAULT_CHUNK, evaluate_chunks, Evaluator
+from simulator.analysis.sampling import DEFAULT_SEED, METHODS, to_values, unit_samples
+from simulator.analysis.sensitivity import analyze, column_name, target_probabilities
+
+#: recorded every saved year for every run (the fan chart and the Parquet file)
+SERIES = ("urbanization_rate", "hukou_urbanization_rate")
+#: percentiles of the fan chart and of summary.json (5-95 and 25-75 bands, median)
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+# --------------------------------------------------------------------------- 2. the model as an evaluator
+
+_COMPILED: dict[str, Any] = {}
+
+
+def compiled_model(spec: Any) -> Any:
+    """The compiled model of `spec`, compiled once per process (keyed by the file's sha256)."""
+    model = _COMPILED.get(spec.sha256)
+    if model is None:
+        from simulator.engine.compile import compile_model
+
+        model = _COMPILED[spec.sha256] = compile_model(spec)
+    return model
+
+
+@dataclass(frozen=True)
+class Column:
+    """One recorded output: `variable` (element `element`) in `year`; named `name`."""
+
+    name: str
+    variable: str
+    year: int
+    element: int | None = None
+
+
+@dataclass
+class ModelEvaluator:
+    """A picklable evaluator: one row of constant values per run -> the recorded outputs.
+
+    The scenario's `set:` levers stay as they are; `names` are the uncertain constants
+    (a county constant gets the sampled number for every county). Records SERIES every
+    saved year and each target indicator in its year.
+    """
+
+    scenario: Any
+    names: tuple[str, ...]
+    dt: float | None = None
+    integration: str = "euler"
+    columns: tuple[Column, ...] = field(init=False)
+    years: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        spec = self.scenario.spec
+        t = spec.time
+        n_save = round((t.stop - t.start) / t.saveper) + 1
+        self.years = tuple(int(round(t.start + i * t.saveper)) for i in range(n_save))
+        cols: dict[str, Column] = {}
+        for var in SERIES:
+            for year in self.years:
+                cols[column_name(var, year)] = Column(column_name(var, year), var, year)
+        for target in self.scenario.targets:
+            name = column_name(target.indicator, target.year)
+            if name in cols:
+                continue
+            var, _, element = target.indicator.partition("[")
+            index = None
+            if element:
+                dim = spec.element(var).dims[0]
+                index = list(spec.elements(dim)).index(element.rstrip("]"))
+            cols[name] = Column(name, var, int(target.year), index)
+        self.columns = tuple(cols.values())
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the output columns, in order."""
+        return [c.name for c in self.columns]
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Run the model once per row of `X` (n, len(names)); return (n, len(columns))."""
+        from simulator.engine.integrate import simulate
+
+        model = compiled_model(self.scenario.spec)
+        X = np.asarray(X, dtype=float)
+        n = X.shape[0]
+        params = dict(self.scenario.params)
+        for j, name in enumerate(self.names):
+            col = np.ascontiguousarray(X[:, j])
+            params[name] = np.repeat(col[:, None], model.widths[name], axis=1) if model.dims.get(name) else col
+        variables = list(dict.fromkeys(c.variable for c in self.columns))
+        run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables)
+        index = {int(round(t)): i for i, t in enumerate(run.times)}
+        out = np.empty((n, len(self.columns)))
+        for j, c in enumerate(self.columns):
+            data = run.data[c.variable]
+            out[:, j] = data[:, index[c.year]] if c.element is None else data[:, index[c.year], c.element]
+        return out
+
+
+# --------------------------------------------------------------------------- the whole sweep
+
+
+@dataclass
+class SweepResult:
+    """Samples, outputs, indices and target probabilities of one sweep (plus provenance)."""
+
+    method: str
+    samples: int
+    seed: int
+    chunk_size: int
+    names: list[str]
+    unit: np.ndarray
+    values: np.ndarray
+    columns: list[str]
+    outputs: np.ndarray
+    analysed: list[str]
+    indices: list[dict[str, Any]]
+    targets: list[dict[str, Any]]
+    years: list[int] = field(default_factory=list)
+    key: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def runs(self) -> int:
+        """Number of model runs (rows)."""
+        return int(self.outputs.shape[0])
+
+    def percentiles(self, variable: str = "urbanization_rate") -> dict[str, list[float]]:
+        """PERCENTILES of `variable` across runs, per year: {'p5': [...], ...}."""
+        cols = [self.columns.index(column_name(variable, y)) for y in self.years]
+        data = self.outputs[:, cols]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            qs = np.nanpercentile(data, PERCENTILES, axis=0)
+        return {f"p{p}": [float(v) for v in q] for p, q in zip(PERCENTILES, qs)}
+
+
+def sensitivity(
+    evaluator: Evaluator,
+    names: Sequence[str],
+    distributions: Sequence[Any],
+    method: str,
+    samples: int,
+    *,
+    columns: Sequence[str],
+    analyse: Sequence[str] | None = None,
+    bounds: Sequence[tuple[float, float] | None] | None = None,
+    seed: int = DEFAULT_SEED,
+    chunk_size: int = DEFAULT_CHUNK,
+    chunk_dir: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Sample, evaluate (chunked) and analyse any evaluator: the model or a test function."""
+    unit = unit_samples(method, samples, len(names), seed)
+    values = to_values(unit, distributions, bounds)
+    Y = evaluate_chunks(evaluator, values, chunk_size=chunk_size, chunk_dir=chunk_dir, workers=workers,
+                        scheduler=scheduler, progress=progress, on_chunk=on_chunk)
+    columns = list(columns)
+    if Y.shape[1] != len(columns):
+        raise RuntimeError(f"evaluator returned {Y.shape[1]} columns, expected {len(columns)}")
+    analysed = list(analyse) if analyse is not None else columns
+    idx = [columns.index(c) for c in analysed]
+    indices = analyze(method, names, unit, Y[:, idx], analysed, seed=seed)
+    return SweepResult(method=method, samples=samples, seed=seed, chunk_size=chunk_size, names=list(names),
+                       unit=unit, values=values, columns=columns, outputs=Y, analysed=analysed,
+                       indices=indices, targets=[])
+
+
+def sweep_key(scenario: Any, method: str, samples: int, seed: int, chunk_size: int,
+              dt: float | None = None, integration: str = "euler") -> str:
+    """The chunk-folder key: scenario and model sha256, method, N, seed, chunk size (+ dt)."""
+    return chunk_key(scenario_sha256=scenario.sha256, model_sha256=scenario.spec.sha256, method=method,
+                     samples=samples, seed=seed, chunk_size=chunk_size, dt=dt, integration=integration,
+                     package_version=__version__)
+
+
+def chunk_folder(out_root: str | Path, scenario: Any, key: str) -> Path:
+    """Where a sweep keeps its finished chunks: DIR/.<stem>-sweep.chunks/<key[:16]>/."""
+    return Path(out_root) / f".{Path(scenario.path).stem}-sweep.chunks" / key[:16]
+
+
+def run_sweep(
+    scenario: Any,
+    method: str,
+    samples: int,
+    *,
+    seed: int = DEFAULT_SEED,
+    chunk_size: int = DEFAULT_CHUNK,
+    out_root: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    dt: float | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Sweep the scenario's uncertain constants; chunks are kept under `out_root` until written."""
+    if not scenario.uncertain:
+        raise InputError(scenario.path, "uncertain", "no uncertain constants: a sweep needs at least one")
+    if method not in METHODS:
+        raise InputError("command line", "--method", f"must be one of {', '.join(METHODS)}, not {method!r}")
+    names = list(scenario.uncertain)
+    dists = [scenario.uncertain[n] for n in names]
+    bounds = [tuple(scenario.spec.constants[n].bounds) if scenario.spec.constants[n].bounds is not None else None
+              for n in names]
+    evaluator = ModelEvaluator(scenario, tuple(names), dt=dt)
+    key = sweep_key(scenario, method, samples, seed, chunk_size, dt)
+    folder = chunk_folder(out_root, scenario, key) if out_root is not None else None
+    analyse = list(dict.fromkeys(
+        [column_name(t.indicator, t.year) for t in scenario.targets]
+        + [column_name(v, evaluator.years[-1]) for v in SERIES]))
+    result = sensitivity(evaluator, names, dists, method, samples, columns=evaluator.column_names,
+                         analyse=analyse, bounds=bounds, seed=seed, chunk_size=chunk_size, chunk_dir=folder,
+                         workers=workers, scheduler=scheduler, progress=progress, on_chunk=on_chunk)
+    result.years = list(evaluator.years)
+    result.key = key
+    result.targets = target_probabilities(result.outputs, result.columns, scenario.targets)
+    spec = scenario.spec
+    result.provenance = {
+        "scenario": {"name": scenario.name, "label": dict(scenario.label), "path": str(Path(scenario.path))},
+        "model": {"name": spec.name, "path": str(Path(spec.path)), "sha256": spec.sha256},
+        "scenario_sha256": scenario.sha256,
+        "package_version": __version__,
+        "integration": {"method": evaluator.integration, "dt": float(spec.time.dt if dt is None else dt)},
+        "uncertain": {n: {"dist": d.dist, **d.params} for n, d in zip(names, dists)},
+        "labels": {n: {"zh": spec.constants[n].label.zh, "en": spec.constants[n].label.en} for n in names},
+    }
+    return result

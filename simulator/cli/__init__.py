@@ -1,0 +1,74 @@
+"""Command-line stage: `urbsd` (`main`), a small dispatcher, and one module per command (`add_parser`, `handle`).
+May import every stage below (outputs, analysis, interop, scenario, engine, bundled, errors); nothing imports it."""
+
+from __future__ import annotations
+
+import sys
+
+from simulator.bundled import __version__
+from simulator.cli import (calibrate, check, compare, docs, export, goal_seek, report, run, sweep,
+                           validate)
+from simulator.cli.common import PROG, Parser
+from simulator.errors import InputError
+
+#: every command, in the order `urbsd --help` lists them: name -> module with add_parser(sub)
+#: and handle(args). A new command is a new module here and one entry below.
+COMMANDS = {
+    "run": run,
+    "check": check,
+    "compare": compare,
+    "goal-seek": goal_seek,
+    "sweep": sweep,
+    "calibrate": calibrate,
+    "validate": validate,
+    "export": export,
+    "report": report,
+    "docs": docs,
+}
+
+
+def build_parser() -> Parser:
+    """The `urbsd` parser with every command's subparser."""
+    p = Parser(
+        prog=PROG,
+        description="System-dynamics scenarios for the urbanization of Pingliang City "
+        "(平凉市), 2020-2035.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `urbsd` with `argv` (None: the command line); return the exit status.
+
+    Bad input (an `InputError` from the scenario or model loaders, or a bad option) is
+    printed as ONE line `urbsd: error: <file>: <field>: <reason>` on stderr, exit status 2,
+    and nothing is written: every scenario is loaded and compiled, and every run finished,
+    before the first file is written. Heavy libraries stay off the `run` path: no pandas,
+    and matplotlib only when the chart is drawn.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return COMMANDS[args.command].handle(args)
+    except InputError as exc:
+        msg = " ".join(str(exc).split())  # guarantee one line
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `urbsd run | head`: the files are written already
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # e.g. the output folder is not writable
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,5 @@
+"""`python -m simulator.cli ...`: the same as `urbsd ...`."""
+
+from simulator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""What every `urbsd` command shares: the parser class, common options, loading scenarios, output folders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn
+
+from simulator.errors import InputError
+
+PROG = "urbsd"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+def integration_options(parser: argparse.ArgumentParser) -> None:
+    """--dt and --method, shared by every command that runs the model."""
+    parser.add_argument("--dt", type=float, default=None, metavar="DT",
+                        help="time step in years; must divide one year into whole steps "
+                        "(default: the model's)")
+    parser.add_argument("--method", choices=("euler", "rk4"), default="euler",
+                        help="integration method (default: euler)")
+
+
+def lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--lang zh|en, the language of `what` (every command that draws charts)."""
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh",
+                        help=f"language of {what} (default: zh)")
+
+
+def table_options(parser: argparse.ArgumentParser) -> None:
+    """--lang and --format, shared by the commands that write tables and charts (run, compare)."""
+    lang_option(parser, "the chart text and of the Excel headers")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                        help="xlsx: also write the tables as an Excel workbook, one sheet per table, "
+                        "headers in --lang with a units row (default: csv only)")
+
+
+def check_dt(dt: float | None) -> None:
+    if dt is None:
+        return
+    if not dt > 0 or dt != dt or dt == float("inf"):
+        raise InputError("command line", "--dt", f"must be a positive number of years, not {dt:g}")
+    steps = 1.0 / dt
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        raise InputError(
+            "command line", "--dt",
+            f"must divide one year into whole steps (e.g. 1, 0.5, 0.25, 0.125), not {dt:g}",
+        )
+
+
+def load_one(path: str | None) -> tuple[Any, Any]:
+    """Load and compile one scenario (validation only; nothing runs or is written)."""
+    from simulator.engine.compile import compile_model
+    from simulator.scenario.resolve import load_scenario
+
+    if path is not None and not Path(path).is_file():
+        reason = "no such file" if not Path(path).exists() else "not a file"
+        raise InputError(path, "scenario", reason)
+    scenario = load_scenario(path)
+    model = compile_model(scenario.spec)
+    return scenario, model
+
+
+def load_distinct(paths: list[str], clash: str) -> list[tuple[Any, Any]]:
+    """Load and compile each scenario (none given: the bundled baseline); two with the same
+    file name are refused, since their outputs would share a folder (`clash` says why)."""
+    paths = paths or [None]
+    loaded = [load_one(p) for p in paths]
+    seen: dict[str, str] = {}
+    for (scenario, _), p in zip(loaded, paths):
+        stem = file_stem(scenario)
+        if stem in seen:
+            raise InputError(p or scenario.path, "scenario", f"same file name '{stem}' as {seen[stem]}: {clash}")
+        seen[stem] = str(p or scenario.path)
+    return loaded
+
+
+def file_stem(scenario: Any) -> str:
+    """The scenario file's name without .yaml: its output folders are named for it."""
+    return Path(scenario.path).stem
+
+
+def out_folder(out: str, sub: str) -> Path:
+    """DIR/sub, refused (InputError) if DIR or DIR/sub exists and is not a folder."""
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise InputError(out, "--out", "exists and is not a folder")
+    if (root / sub).exists() and not (root / sub).is_dir():
+        raise InputError(root / sub, "--out", "exists and is not a folder")
+    return root / sub

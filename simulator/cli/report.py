@@ -1,0 +1,212 @@
+"""`urbsd report`: a memo-ready report (Markdown, HTML, PDF) of one or more scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from simulator.cli.common import (PROG, check_dt, integration_options, lang_option, load_distinct, out_folder, file_stem)
+from simulator.errors import InputError
+
+
+def add_parser(sub: Any) -> None:
+    """The `report` subcommand's options."""
+    rep = sub.add_parser(
+        "report",
+        help="write a memo-ready report (Markdown and self-contained HTML) of one or more scenarios",
+        description="Run each SCENARIO (default: the bundled baseline) and a Monte Carlo sample of its "
+        "uncertain: constants, and write DIR/<scenario file stem>-report-<lang>/ (several scenarios: "
+        "DIR/compare-report-<lang>/): report.md and report.html (charts embedded; findings as sentences "
+        "built from the numbers, target table, provenance), charts/ (PNG at 200 dpi and SVG) and "
+        "summaries/ (the JSON files every figure of the report is taken from).",
+    )
+    rep.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="scenario YAML file(s); none: the bundled baseline")
+    lang_option(rep, "the text and charts")
+    rep.add_argument("--out", default="results", metavar="DIR",
+                     help="output folder (default: ./results)")
+    rep.add_argument("--samples", type=int, default=1000, metavar="N",
+                     help="Monte Carlo runs over each scenario's uncertain: constants, for the "
+                     "probability of each target (0: none; default: 1000)")
+    rep.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="Monte Carlo seed (default: 0)")
+    rep.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf (A4; needs WeasyPrint, pip install 'urbsd[pdf]', "
+                     "and the Pango library)")
+    integration_options(rep)
+
+
+def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
+    """{element: {zh, en}} of the dimension the county rates are subscripted by ({}: none)."""
+    dims = spec.element("county_urbanization_rate").dims if spec.kind("county_urbanization_rate") else None
+    if not dims:
+        return {}
+    dim = spec.dimensions[dims[0]]
+    labels = dim.labels or {}
+    return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
+            for e in dim.elements}
+
+
+def _land_band(spec: Any) -> tuple[float, float] | None:
+    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
+    land = spec.constants.get("planned_land_per_person")
+    return tuple(land.bounds) if land is not None and land.bounds else None
+
+
+def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
+                   folder: Path, counties: dict[str, dict[str, str]],
+                   band: tuple[float, float] | None) -> dict[str, str]:
+    """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
+    from simulator.outputs.charts import scenario as charts
+    from simulator.outputs.charts.sweep import fan_chart
+    from simulator.analysis.comparator import comparator_line
+    from simulator.outputs.findings import scenario_label
+    from simulator.outputs.report import CHART_TITLES
+    from simulator.analysis.results import source_line
+
+    spec = scenario.spec
+    label = scenario_label(summary, lang)
+    titles = {k: v.format(label=label, runs=sweep.runs if sweep else 0) for k, v in CHART_TITLES[lang].items()}
+    line = source_line(scenario, run)
+    rel = Path("charts") / file_stem(scenario)
+    drawn: dict[str, str] = {}
+
+    def draw(kind: str, fn: Any, *args: Any, **kw: Any) -> None:
+        path = rel / f"{kind}.png"
+        fn(*args, folder / path, title=titles[kind], source_line=line, lang=lang, **kw)
+        drawn[kind] = path.as_posix()
+
+    draw("urbanization", charts.urbanization_chart, frame, summary["targets"],
+         comparator=comparator_line(summary["comparator"]))
+    if "hukou_urbanization_rate" in frame:
+        draw("gap", charts.gap_chart, frame)
+    if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
+        draw("counties", charts.county_chart, frame, counties, summary["targets"])
+    if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
+        planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
+        draw("land", charts.land_chart, frame, counties, band=band,
+             planned=float(planned) if isinstance(planned, (int, float)) else None)
+    if counties and any(f"{v}[{next(iter(counties))}]" in frame for v in
+                        ("school_adequacy", "hospital_adequacy", "affordable_housing_adequacy", "sewage_adequacy")):
+        draw("services", charts.services_chart, frame, counties)
+    if sweep is not None:
+        from simulator.outputs.sweep_files import source_line as sweep_line
+
+        path = rel / "fan.png"
+        fan_chart(sweep.years, sweep.percentiles("urbanization_rate"), sweep.targets, folder / path,
+                         title=titles["fan"], source_line=sweep_line(sweep), lang=lang)
+        drawn["fan"] = path.as_posix()
+    return drawn
+
+
+def handle(args: argparse.Namespace) -> int:
+    # 1. Validate everything before running or writing anything.
+    check_dt(args.dt)
+    if args.samples < 0:
+        raise InputError("command line", "--samples", f"must be 0 or more, not {args.samples}")
+    if args.pdf:
+        from simulator.outputs.report import pdf_available
+
+        missing = pdf_available()
+        if missing:
+            raise InputError("command line", "--pdf", missing)
+    loaded = load_distinct(args.scenarios, "a report needs distinct scenarios")
+    name = f"{file_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
+    folder = out_folder(args.out, f"{name}-{args.lang}")
+
+    # 2. Run each scenario and its Monte Carlo sample.
+    from simulator.engine.integrate import simulate
+    from simulator.analysis.results import evaluate_targets, run_summary, timeseries_columns
+
+    finished = []
+    for scenario, model in loaded:
+        run = simulate(model, scenario.params, dt=args.dt, method=args.method)
+        frame = timeseries_columns(run)
+        summary = run_summary(scenario, run, frame, evaluate_targets(frame, scenario.targets))
+        sweep = None
+        if args.samples and scenario.uncertain:
+            from simulator.analysis.sweep import run_sweep
+
+            sweep = run_sweep(scenario, "mc", args.samples, seed=args.seed, dt=args.dt, progress=False)
+        finished.append((scenario, run, frame, summary, sweep))
+
+    # 3. Charts and text into a scratch folder, then the whole folder at once.
+    import shlex
+    import tempfile
+
+    from simulator.outputs.labels import column_label
+    from simulator.outputs.findings import ReportItem
+    from simulator.outputs.report import report_html, report_markdown
+    from simulator.outputs.sweep_files import summary as sweep_summary
+    from simulator.outputs.writers import json_text, write_folder
+
+    lang = args.lang
+    created = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+    command = shlex.join([PROG, *args.argv])
+    with tempfile.TemporaryDirectory(prefix="urbsd-report-") as tmp:
+        scratch = Path(tmp)
+        items = []
+        for scenario, run, frame, summary, sweep in finished:
+            stem = file_stem(scenario)
+            spec = scenario.spec
+            files = {"summary": f"summaries/{stem}.json"}
+            (scratch / "summaries").mkdir(exist_ok=True)
+            (scratch / files["summary"]).write_text(json_text(summary), encoding="utf-8")
+            mc = None
+            if sweep is not None:
+                mc = sweep_summary(sweep)
+                files["sweep"] = f"summaries/{stem}-montecarlo.json"
+                (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
+            counties, band = _county_labels(spec), _land_band(spec)
+            items.append(ReportItem(
+                summary=summary,
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band),
+                counties=counties,
+                land_band=band,
+                indicator_labels={t["indicator"]: {lg: column_label(spec, t["indicator"], lg) for lg in ("zh", "en")}
+                                  for t in summary["targets"]},
+                sweep=mc, files=files))
+        comparison = None
+        if len(finished) > 1:
+            from simulator.outputs.charts.compare import comparison_chart
+            from simulator.outputs.compare_files import CHART_LEGEND, CHART_TITLE
+            from simulator.outputs.compare_files import source_line as compare_line
+            from simulator.outputs.findings import scenario_label
+
+            rates = {s.name: ([int(y) for y in f["time"]], [float(v) for v in f["urbanization_rate"]])
+                     for s, _, f, _, _ in finished}
+            labels = {s.name: CHART_LEGEND[lang].format(label=scenario_label(summ, lang), year=int(f["time"][-1]),
+                                                        value=100 * f["urbanization_rate"][-1])
+                      for s, _, f, summ, _ in finished}
+            goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
+            comparison = "charts/comparison.png"
+            comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
+                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt), lang=lang)
+        markdown = report_markdown(items, lang=lang, created=created, command=command,
+                                   comparison_chart=comparison)
+        (scratch / "report.md").write_text(markdown, encoding="utf-8")
+        page = report_html(markdown, scratch, lang=lang)
+        (scratch / "report.html").write_text(page, encoding="utf-8")
+        if args.pdf:
+            from simulator.outputs.report import report_pdf
+
+            (scratch / "report.pdf").write_bytes(report_pdf(page))
+        written = write_folder(folder, {p.relative_to(scratch): p.read_bytes()
+                                        for p in sorted(scratch.rglob("*")) if p.is_file()})
+
+    # 4. The screen: the findings, then what was written.
+    from simulator.outputs.findings import comparison_sentences, findings, scenario_label
+
+    if len(items) > 1:
+        for sentence in comparison_sentences(items, lang):
+            print(f"- {sentence}")
+    for item in items:
+        if len(items) > 1:
+            print(f"\n{scenario_label(item.summary, lang)}")
+        for sentence in findings(item, lang):
+            print(f"- {sentence}")
+    reports = ["report.md", "report.html"] + (["report.pdf"] if args.pdf else [])
+    print(f"wrote {folder}/{{{', '.join(reports)}}} and {len(written) - len(reports)} chart and summary files")
+    return 0

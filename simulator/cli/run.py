@@ -1,0 +1,165 @@
+"""`urbsd run`: run scenarios; write timeseries.csv, summary.json and the chart per scenario; the screen table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from simulator.cli.common import (check_dt, integration_options, load_distinct, file_stem, table_options)
+from simulator.errors import InputError
+
+
+def add_parser(sub: Any) -> None:
+    """The `run` subcommand's options."""
+    run = sub.add_parser(
+        "run",
+        help="run scenarios; write timeseries.csv, summary.json and a chart per scenario",
+        description="Run each SCENARIO (default: the bundled baseline) and write "
+        "DIR/<scenario file stem>/{timeseries.csv, summary.json, charts/urbanization.png}.",
+    )
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="scenario YAML file(s); none: the bundled baseline")
+    run.add_argument("--out", default="results", metavar="DIR",
+                     help="output folder (default: ./results)")
+    integration_options(run)
+    table_options(run)
+
+
+def _label(scenario: Any, lang: str) -> str:
+    label = getattr(scenario, "label", None)
+    if isinstance(label, dict):
+        return label.get(lang) or label.get("en") or label.get("zh") or ""
+    return getattr(label, lang, None) or "" if label is not None else ""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def target_text(t: dict) -> str:
+    """'reached: 56.1% vs 55% target, +1.1 pp' / 'not reached: 52.7% vs 55% target, -2.3 pp'."""
+    target = f"{100 * t['target']:g}%"
+    gap = 100 * (t["value"] - t["target"])
+    if gap != gap:
+        return f"not reached: the run gave no number (NaN) vs {target} target"
+    if abs(gap) >= 0.05 or gap == 0:
+        value, gap_text = _pct(t["value"]), f"{gap:+.1f}"
+    else:  # a near miss must not read as '55.0% vs 55%, -0.0 pp'
+        value, gap_text = f"{100 * t['value']:.3f}%", f"{gap:+.1g}"
+    status = "reached" if t["reached"] else "not reached"
+    return f"{status}: {value} vs {target} target, {gap_text} pp"
+
+
+def _report(scenario: Any, run: Any, frame: Any, targets: list[dict], paths: dict,
+            out: Any) -> None:
+    from simulator.analysis.results import MILESTONES, value_at
+
+    label = _label(scenario, "zh")
+    en = _label(scenario, "en")
+    head = f"{scenario.name}"
+    shown = [x for x in dict.fromkeys((label, en)) if x and x != scenario.name]
+    if shown:
+        head += f" — {' / '.join(shown)}"
+    print(head, file=out)
+    print(
+        f"  model {scenario.spec.name} sha256 {scenario.spec.sha256[:12]}, "
+        f"scenario sha256 {scenario.sha256[:12]}, {run.method} dt={run.dt:g}",
+        file=out,
+    )
+    by_year: dict[int, list[dict]] = {}
+    other: list[dict] = []
+    for t in targets:
+        if t["indicator"] == "urbanization_rate":
+            by_year.setdefault(t["year"], []).append(t)
+        else:
+            other.append(t)
+    years = sorted(
+        {y for y in MILESTONES if value_at(frame, "urbanization_rate", y) is not None}
+        | set(by_year)
+    )
+    print(f"  {'year':<6}{'resident':>9}{'hukou':>9}   target", file=out)
+    for y in years:
+        r = value_at(frame, "urbanization_rate", y)
+        h = value_at(frame, "hukou_urbanization_rate", y)
+        line = f"  {y:<6}{_pct(r):>9}{_pct(h) if h is not None else '-':>9}"
+        ts = by_year.get(y, [])
+        line += "   " + ("; ".join(target_text(t) for t in ts) if ts else "-")
+        print(line.rstrip(), file=out)
+    for t in other:
+        if "rate" in t["indicator"]:
+            text = target_text(t)
+        else:
+            status = "reached" if t["reached"] else "not reached"
+            text = (f"{status}: {_num(t['value'])} vs {_num(t['target'])} target, "
+                    f"{'+' if t['value'] >= t['target'] else '-'}"
+                    f"{_num(abs(t['value'] - t['target']))}")
+        print(f"  target {t['indicator']} {t['year']}: {text}", file=out)
+    folder = Path(paths["summary"]).parent
+    files = ", ".join(str(Path(p).relative_to(folder)) for p in paths.values())
+    print(f"  wrote {folder}/{{{files}}}", file=out)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def handle(args: argparse.Namespace) -> int:
+    # 1. Validate everything before running or writing anything.
+    check_dt(args.dt)
+    out_root = Path(args.out)
+    if out_root.exists() and not out_root.is_dir():
+        raise InputError(args.out, "--out", "exists and is not a folder")
+    loaded = load_distinct(args.scenarios, f"both would write {out_root}/<file name>")
+    for scenario, _ in loaded:
+        stem = file_stem(scenario)
+        if (out_root / stem).exists() and not (out_root / stem).is_dir():
+            raise InputError(out_root / stem, "--out", "exists and is not a folder")
+
+    # 2. Run all scenarios.
+    from simulator.engine.integrate import simulate
+    from simulator.analysis.results import evaluate_targets, timeseries_columns
+
+    finished = []
+    for scenario, model in loaded:
+        run = simulate(model, scenario.params, dt=args.dt, method=args.method)
+        frame = timeseries_columns(run)
+        targets = evaluate_targets(frame, scenario.targets)
+        finished.append((scenario, run, frame, targets))
+
+    # 3. Write, one scenario folder at a time (each all-or-nothing).
+    from simulator.outputs.charts.scenario import urbanization_chart
+    from simulator.analysis.comparator import comparator_line
+    from simulator.outputs.report import CHART_TITLES
+    from simulator.analysis.results import run_summary, source_line
+    from simulator.outputs.writers import write_run_outputs
+
+    reports = []
+    for scenario, run, frame, targets in finished:
+        title = CHART_TITLES[args.lang]["urbanization"].format(
+            label=_label(scenario, args.lang) or scenario.name)
+        summary = run_summary(scenario, run, frame, targets)
+
+        def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
+                  title=title, un=comparator_line(summary["comparator"])) -> None:
+            urbanization_chart(frame, targets, path, title=title, lang=args.lang,
+                               source_line=source_line(scenario, run), comparator=un)
+
+        extras = {}
+        if args.format == "xlsx":
+            from simulator.outputs.excel import run_workbook
+
+            extras[f"{file_stem(scenario)}.xlsx"] = run_workbook(scenario.spec, frame, summary, args.lang)
+        written = write_run_outputs(out_root / file_stem(scenario), frame, summary, chart, extras)
+        reports.append((scenario, run, frame, targets, written))
+
+    # 4. The screen, once everything is written.
+    for i, report in enumerate(reports):
+        if i:
+            print(file=sys.stdout)
+        _report(*report, sys.stdout)
+    return 0

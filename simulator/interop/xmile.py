@@ -1,0 +1,191 @@
+"""Export a model with a scenario's constants and levers as XMILE 1.0 (Stella, iThink).
+
+Same translation as `simulator.interop.vensim`, from the parsed equations, with XMILE's spelling:
+`TIME`, `SMTH1`, `DELAY3`, `IF c THEN a ELSE b`, `RAMP(s, t1) - RAMP(s, t2)` (XMILE's RAMP
+has no end time), graphical functions as `<gf>` with explicit `<xpts>`, county arrays as
+`<dimensions>` with one `<element>` per county for constants. Sums over the counties are
+`SUM(x[*])` (the XMILE standard); PySD 3.14 cannot parse the `*` wildcard, so
+`array_sum="pysd"` writes `SUM(x[county!])` instead, the only difference (docs/export.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.engine.equations import parse
+from simulator.interop.vensim import VensimExpression, check_names, comment, number, scenario_title, vensim_units
+from simulator.engine.series import TimeSeries
+
+if TYPE_CHECKING:
+    from simulator.engine.modelfile import ModelSpec
+
+NS = "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"
+ARRAY_SUMS = ("xmile", "pysd")
+#: names XMILE gives its own variables
+XMILE_RESERVED = ("time", "dt", "starttime", "stoptime")
+_XFUNCS = {"smooth": "SMTH1", "delay3": "DELAY3", "min": "MIN", "max": "MAX", "abs": "ABS",
+           "exp": "EXP", "ln": "LN", "sqrt": "SQRT", "step": "STEP"}
+
+
+class _Xmile(VensimExpression):
+    """ast of a checked urbsd equation -> XMILE expression text."""
+
+    def __init__(self, spec: "ModelSpec", array_sum: str) -> None:
+        super().__init__(spec)
+        self.array_sum = array_sum
+
+    def visit_Name(self, node: ast.Name) -> str:
+        if node.id == "time":
+            return "TIME"
+        dims = self.spec.element(node.id).dims
+        if not dims:
+            return node.id
+        if self.in_sum:
+            return f"{node.id}[{'*' if self.array_sum == 'xmile' else dims[0] + '!'}]"
+        return f"{node.id}[{dims[0]}]"
+
+    def visit_Call(self, node: ast.Call) -> str:
+        fname = node.func.id
+        if fname == "sum" or fname in self.spec.lookups:
+            return super().visit_Call(node)
+        args = [self.visit(a) for a in node.args]
+        if fname == "if_then_else":
+            return f"(IF {args[0]} THEN {args[1]} ELSE {args[2]})"
+        if fname == "ramp":
+            s, t1, t2 = args
+            return f"(RAMP({s}, {t1}) - RAMP({s}, {t2}))"
+        return f"{_XFUNCS[fname]}({', '.join(args)})"
+
+
+def _units(unit: str) -> str:
+    u = vensim_units(unit)
+    return "dmnl" if u == "Dmnl" else u
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrib)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _gf(parent: ET.Element, xs: Any, ys: Any, name: str | None = None) -> ET.Element:
+    """A graphical function with explicit x points (continuous: flat beyond the ends)."""
+    gf = _sub(parent, "gf", **({"name": name} if name else {}))
+    ys = [float(y) for y in ys]
+    _sub(gf, "yscale", min=number(min(ys)), max=number(max(ys)))
+    _sub(gf, "xpts", ",".join(number(x) for x in xs))
+    _sub(gf, "ypts", ",".join(number(y) for y in ys))
+    return gf
+
+
+def _variable(parent: ET.Element, tag: str, name: str, dims: list[str], eqn: str | None) -> ET.Element:
+    var = _sub(parent, tag, name=name)
+    if dims:
+        d = _sub(var, "dimensions")
+        _sub(d, "dim", name=dims[0])
+    if eqn is not None:
+        _sub(var, "eqn", eqn)
+    return var
+
+
+def _finish(var: ET.Element, el: Any, note: str = "") -> None:
+    """Units, range and documentation go after the equation (XMILE element order)."""
+    _sub(var, "units", _units(el.unit))
+    bounds = getattr(el, "bounds", None)
+    if bounds:
+        _sub(var, "range", min=number(bounds[0]), max=number(bounds[1]))
+    _sub(var, "doc", comment(el, note))
+
+
+def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: str = "",
+             dt: float | None = None, array_sum: str = "xmile") -> str:
+    """The model with `params` (a scenario's resolved `set:` values) as XMILE text."""
+    if array_sum not in ARRAY_SUMS:
+        raise ValueError(f"array_sum must be one of {ARRAY_SUMS}, not {array_sum!r}")
+    check_names(spec, XMILE_RESERVED, "XMILE")
+    params = params or {}
+    x = _Xmile(spec, array_sum)
+    root = ET.Element("xmile", version="1.0", xmlns=NS)
+    header = _sub(root, "header")
+    _sub(header, "vendor", "urbsd")
+    _sub(header, "product", "urbsd", version="1", lang="en")
+    _sub(header, "name", spec.name)
+    if spec.dimensions:
+        _sub(_sub(header, "options"), "uses_arrays", maximum_dimensions="1")
+    if title:
+        _sub(header, "caption", title)
+    t = spec.time
+    sim = _sub(root, "sim_specs", method="Euler", time_units="year")
+    _sub(sim, "start", number(t.start))
+    _sub(sim, "stop", number(t.stop))
+    _sub(sim, "dt", number(t.dt if dt is None else dt))
+    dims_el = _sub(root, "dimensions")
+    for dname, dim in spec.dimensions.items():
+        d = _sub(dims_el, "dim", name=dname)
+        for e in dim.elements:
+            _sub(d, "elem", name=e)
+    model = _sub(root, "model")
+    variables = _sub(model, "variables")
+
+    for name, st in spec.stocks.items():
+        var = _variable(variables, "stock", name, st.dims, x.visit(parse(st.initial)))
+        for f in st.inflows:
+            _sub(var, "inflow", f)
+        for f in st.outflows:
+            _sub(var, "outflow", f)
+        _finish(var, st)
+    for tag, table in (("flow", spec.flows), ("aux", spec.auxiliaries)):
+        for name, el in table.items():
+            _finish(_variable(variables, tag, name, el.dims, x.visit(parse(el.equation))), el)
+    for name, lk in spec.lookups.items():
+        gf = _gf(variables, lk.x, lk.y, name)
+        _sub(gf, "units", _units(lk.unit))
+        _sub(gf, "doc", comment(lk, f"x in {lk.x_unit}."))
+    taken = set(spec.all_names())
+    for name, c in spec.constants.items():
+        value = params.get(name)
+        dims = c.dims
+        elements = spec.elements(dims[0]) if dims else []
+        if isinstance(value, TimeSeries):
+            note = "Scenario time series: linear between the years, flat beyond them."
+            if not dims:
+                var = _variable(variables, "aux", name, dims, "TIME")
+                _gf(var, value.years, value.values)
+                _finish(var, c, note)
+                continue
+            # PySD reads only an aux-level <gf>, so each county's series is its own gf
+            var = _variable(variables, "aux", name, dims, None)
+            for i, e in enumerate(elements):
+                gname = f"{name}_series_{e}"
+                while gname in taken:
+                    gname += "_"
+                taken.add(gname)
+                _gf(variables, value.years, value.values[:, i], gname)
+                _sub(_sub(var, "element", subscript=e), "eqn", f"{gname}(TIME)")
+            _finish(var, c, note)
+            continue
+        if dims:
+            if value is None:
+                v = c.value
+                arr = [v[e] for e in elements] if isinstance(v, dict) else [v] * len(elements)
+            else:
+                arr = np.broadcast_to(np.asarray(value, dtype=float), (len(elements),)).tolist()
+            var = _variable(variables, "aux", name, dims, None)
+            for e, v in zip(elements, arr):
+                _sub(_sub(var, "element", subscript=e), "eqn", number(v))
+        else:
+            v = c.value if value is None else float(np.asarray(value, dtype=float).reshape(()))
+            var = _variable(variables, "aux", name, dims, number(v))
+        _finish(var, c)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def scenario_xmile(scenario: Any, *, dt: float | None = None, array_sum: str = "xmile") -> str:
+    """The scenario's model and levers as the text of an XMILE file (titled with its labels)."""
+    return to_xmile(scenario.spec, scenario.params, title=scenario_title(scenario), dt=dt, array_sum=array_sum)

@@ -1,0 +1,197 @@
+"""Atomic output files: CSV and JSON text, single files, and whole folders all or nothing.
+
+Every file is written to a temporary name in the folder it belongs in and moved into
+place with `os.replace`, so a reader never sees a half-written file (the primitives are
+`simulator.engine.atomic`'s, re-exported here). One scenario's
+outputs (`timeseries.csv`, `summary.json`, `charts/urbanization.png` and `.svg`), or a
+report's files, are built together in a temporary sibling folder first (`write_folder`);
+only when all of them exist are they moved into `out_dir`. If anything fails before or
+while moving, `out_dir` is left as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.engine.atomic import atomic_write_bytes, atomic_write_text, fsync_write, umask
+
+__all__ = ["CHART", "SUMMARY", "TIMESERIES", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json",
+           "atomic_write_text", "csv_text", "json_text", "write_folder", "write_run_outputs"]
+
+TIMESERIES = "timeseries.csv"
+SUMMARY = "summary.json"
+CHART = Path("charts") / "urbanization.png"
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _json_clean(obj: Any) -> Any:
+    """NaN/inf are not JSON: write them as null rather than invalid JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    return (
+        json.dumps(_json_clean(obj), ensure_ascii=False, indent=2, default=_json_default)
+        + "\n"
+    )
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json_text(obj))
+
+
+def csv_text(table: Mapping[str, Any]) -> str:
+    """CSV of a column table (dict of arrays or DataFrame): a header, then one row per
+    entry; floats at repr precision, so the CSV holds the exact values the summary reports."""
+    names = list(table.keys())
+    columns = [np.asarray(table[n]) for n in names]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(names)
+    cells = [[_cell(v) for v in col.tolist()] for col in columns]
+    out.writerows(zip(*cells))
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def atomic_write_csv(path: str | Path, frame: Mapping[str, Any]) -> Path:
+    return atomic_write_text(path, csv_text(frame))
+
+
+#: a file's content: its bytes, or a function that draws it at the path it is given
+FileContent = bytes | Callable[[Path], Any]
+
+
+def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -> dict[Path, Path]:
+    """Write a folder of files, all or nothing as far as possible; return {relative: final path}.
+
+    `files` maps a path relative to `out_dir` to its bytes, or to a function that draws the
+    file at the path it is given (a chart); such a function may also write siblings (the
+    SVG beside a PNG), which are moved with the rest.
+
+    Everything is built in a temporary folder beside `out_dir`. If `out_dir` does not
+    exist, that folder is renamed into place in one step. If it exists, each file is
+    replaced with os.replace after hard-linking (or copying) the old file aside; if a
+    replace fails, the files already replaced are restored, so the folder ends up as it
+    was. Other files in an existing `out_dir` are left alone.
+    """
+    out_dir = Path(out_dir)
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes it 0700
+    try:
+        for rel, content in files.items():
+            target = stage / rel
+            if isinstance(content, bytes):
+                fsync_write(target, content)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content(target)
+                if not target.is_file():
+                    raise RuntimeError(f"the function for {rel} wrote no file at {target}")
+        rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+        if not out_dir.exists():
+            os.replace(stage, out_dir)
+        else:
+            _replace_files(stage, out_dir, rels)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    return {r: out_dir / r for r in rels}
+
+
+def write_run_outputs(
+    out_dir: str | Path,
+    frame: Mapping[str, Any],
+    summary: dict,
+    chart_fn: Callable[[Path], Any] | None,
+    extras: Mapping[str, bytes] | None = None,
+) -> dict[str, Path]:
+    """Write one scenario's outputs into `out_dir` (all or nothing: `write_folder`).
+
+    `chart_fn(path)` must render the urbanization chart to `path` (a PNG; an SVG beside
+    it is kept too); pass None to skip the chart. `extras` are further files by name
+    (e.g. `timeseries.xlsx`). Returns the final paths by kind: `timeseries`, `summary`,
+    `chart`, `chart_svg` (if drawn) and each extra's file name.
+    """
+    files: dict[str | Path, FileContent] = {
+        TIMESERIES: csv_text(frame).encode("utf-8"),
+        SUMMARY: json_text(summary).encode("utf-8"),
+    }
+    if chart_fn is not None:
+        files[CHART] = chart_fn
+    files.update(extras or {})
+    written = write_folder(out_dir, files)
+    kinds = {"timeseries": Path(TIMESERIES), "summary": Path(SUMMARY), "chart": CHART,
+             "chart_svg": CHART.with_suffix(".svg"), **{n: Path(n) for n in (extras or {})}}
+    return {kind: written[rel] for kind, rel in kinds.items() if rel in written}
+
+
+def _replace_files(stage: Path, out_dir: Path, rels: list[Path]) -> None:
+    """Move staged files over existing ones; on failure put the old ones back."""
+    backup = stage / ".backup"
+    backup.mkdir()
+    done: list[tuple[Path, Path | None]] = []  # (target, backup or None if new)
+    created_dirs: list[Path] = []
+    try:
+        for i, r in enumerate(rels):
+            target = out_dir / r
+            if not target.parent.exists():
+                target.parent.mkdir(parents=True)
+                created_dirs.append(target.parent)
+            saved: Path | None = None
+            if target.exists():
+                saved = backup / f"{i}-{target.name}"
+                try:
+                    os.link(target, saved)
+                except OSError:
+                    shutil.copy2(target, saved)
+            os.replace(stage / r, target)
+            done.append((target, saved))
+    except BaseException:
+        for target, saved in reversed(done):
+            try:
+                if saved is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    os.replace(saved, target)
+            except OSError:
+                pass
+        for d in reversed(created_dirs):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise

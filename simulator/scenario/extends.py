@@ -1,0 +1,140 @@
+"""`extends`: a scenario file merged with its parents, each entry remembering its file.
+
+A child's `set:` and `uncertain:` entries override the parent's by name (a constant the
+child sets is no longer uncertain, and vice versa); `targets:` is replaced as a whole;
+`model:` is inherited; `name` and `label` are the child's own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from simulator.errors import suggest
+from simulator.scenario.schema import (
+    TOP_LEVEL_KEYS,
+    FileIn,
+    TargetIn,
+    bundled_scenario_names,
+    bundled_scenario_path,
+    describe,
+    display_path,
+    one_line_error,
+    pydantic_error,
+    read_scenario_yaml,
+)
+
+# --------------------------------------------------------------------------- extends chain
+
+
+@dataclass
+class Layer:
+    """A scenario file merged with its parents; every entry remembers its file."""
+
+    name: str
+    label: dict[str, str] | None
+    model: tuple[str, Path, str] | None  # (reference, folder of the file, shown file)
+    set: dict[str, tuple[Any, str]]
+    uncertain: dict[str, tuple[Any, str]]
+    targets: tuple[list[TargetIn], str] | None
+    chain: list[Path]
+
+
+def is_path_ref(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def find_parent(ref: str, child: Path, shown: str) -> Path:
+    here = child.parent
+    if is_path_ref(ref):
+        candidate = Path(ref).expanduser()
+        candidate = candidate if candidate.is_absolute() else here / candidate
+        if not candidate.is_file():
+            raise one_line_error(shown, "extends", f"no such parent scenario file {ref!r}")
+        return candidate
+    sibling = here / f"{ref}.yaml"
+    if sibling.is_file() and not same_file(sibling, child):
+        return sibling
+    bundled = bundled_scenario_path(ref)
+    if bundled.is_file():
+        return bundled
+    if sibling.is_file():
+        raise one_line_error(shown, "extends", f"{ref!r} is this file itself; a scenario cannot extend itself")
+    names = {p.stem for p in here.glob("*.yaml") if not same_file(p, child)}
+    names.update(bundled_scenario_names())
+    raise one_line_error(
+        shown,
+        "extends",
+        f"unknown parent scenario {ref!r} (no {ref}.yaml next to this file or among the "
+        f"bundled scenarios){suggest(ref, sorted(names))}",
+    )
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
+    raw = read_scenario_yaml(path, shown)
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else describe(raw)
+        raise one_line_error(shown, "(top level)", f"expected a mapping of scenario keys, got {got}")
+    for key in raw:
+        if not isinstance(key, str) or key not in TOP_LEVEL_KEYS:
+            raise one_line_error(
+                shown,
+                str(key),
+                f"unknown key{suggest(str(key), TOP_LEVEL_KEYS)}; "
+                f"expected {', '.join(TOP_LEVEL_KEYS)}",
+            )
+    for key in ("set", "uncertain"):  # the names inside: text keys only
+        if isinstance(raw.get(key), dict):
+            for name in raw[key]:
+                if not isinstance(name, str):
+                    raise one_line_error(shown, f"{key}.{name}", "expected the name of a constant")
+    try:
+        data = FileIn.model_validate(raw)
+    except ValidationError as exc:
+        raise pydantic_error(exc, shown) from None
+
+    set_ = data.set or {}
+    uncertain = data.uncertain or {}
+    for name in set_:
+        if name in uncertain:
+            raise one_line_error(
+                shown, f"uncertain.{name}", "also given in set:; a constant is either set or uncertain"
+            )
+
+    me = Path(os.path.abspath(path))
+    if data.extends is not None:
+        parent_path = Path(os.path.abspath(find_parent(data.extends, path, shown)))
+        for seen in stack + [me]:
+            if same_file(seen, parent_path):
+                loop = " -> ".join(display_path(p) for p in stack + [me, parent_path])
+                raise one_line_error(shown, "extends", f"cycle: {loop}")
+        parent = load_layer(parent_path, display_path(parent_path), stack + [me])
+    else:
+        parent = Layer("", None, None, {}, {}, None, [])
+
+    # A child's `uncertain:` entry keeps the parent's `set:` value for plain runs (sweeps
+    # sample the distribution instead); a child's `set:` entry fixes a parent's uncertain one.
+    merged_set = dict(parent.set)
+    merged_set.update({k: (v, shown) for k, v in set_.items()})
+    merged_unc = {k: v for k, v in parent.uncertain.items() if k not in set_}
+    merged_unc.update({k: (v, shown) for k, v in uncertain.items()})
+    return Layer(
+        name=data.name if data.name is not None else path.stem,
+        label=data.label.model_dump() if data.label is not None else None,
+        model=(data.model, me.parent, shown) if data.model is not None else parent.model,
+        set=merged_set,
+        uncertain=merged_unc,
+        targets=(data.targets, shown) if data.targets is not None else parent.targets,
+        chain=[me] + parent.chain,
+    )

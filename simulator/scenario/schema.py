@@ -1,0 +1,295 @@
+"""Scenario files: the format, the validated `Scenario` and its parts, one-line messages.
+
+A scenario file is YAML::
+
+    name: hukou-push
+    extends: baseline            # a sibling baseline.yaml, else the bundled one
+    label: {zh: 户籍改革加速, en: Faster hukou reform}
+    model: pingliang             # optional: a bundled model name, or a path relative to this file
+    set:
+      hukou_openness: {2020: 0.6, 2023: 1.0}   # time series, linear between points
+      land_per_settled_person: 100             # constant
+    uncertain:
+      migration_base_rate: {dist: uniform, low: 0.01, high: 0.04}
+    targets:
+      - {indicator: urbanization_rate, year: 2025, value: 0.55}
+
+`load_scenario(path)` reads it, resolves `extends`, loads the model and checks every entry
+against the model. Any bad input raises `InputError(file, field, reason)`, one line.
+
+Inheritance rules: `set:` and `uncertain:` entries of the child override the parent's by
+name (a constant the child sets is no longer uncertain, and vice versa); `targets:` is
+replaced as a whole if the child gives it; `model:` is inherited; `name` and `label` are the
+child's own (name defaults to the file stem, label to the name).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simulator.bundled import scenarios_dir
+from simulator.engine.series import TimeSeries
+from simulator.engine.yamlfile import read_yaml
+from simulator.errors import InputError, suggest
+
+#SCHEMA_IMPORTS
+
+
+TOP_LEVEL_KEYS = ("name", "extends", "label", "model", "doc", "set", "uncertain", "targets")
+
+#: distribution name -> its required parameters (and optional ones after them)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "uniform": (("low", "high"), ()),
+    "normal": (("mean", "sd"), ()),
+    "triangular": (("low", "mode", "high"), ()),
+    "discrete": (("values",), ("weights",)),
+}
+
+
+# --------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True)
+class Target:
+    """A plan target: `indicator` (an auxiliary or stock, or `name[element]`) in `year`."""
+
+    indicator: str
+    year: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The range of an uncertain constant, for sweeps.
+
+    `dist` is one of uniform (low, high), normal (mean, sd), triangular (low, mode, high)
+    or discrete (values, optional weights). For a county constant the sampled number is
+    used for every county.
+    """
+
+    dist: str
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    mode: float | None = None
+    values: tuple[float, ...] | None = None
+    weights: tuple[float, ...] | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The distribution's parameters as plain data (as written in the file)."""
+        required, optional = DISTRIBUTIONS[self.dist]
+        out: dict[str, Any] = {}
+        for key in required + optional:
+            value = getattr(self, key)
+            if value is None:
+                continue
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def ppf(self, q: Any) -> np.ndarray:
+        """Inverse CDF: maps quantiles in [0, 1] (e.g. Sobol/LHS samples) to values."""
+        q = np.asarray(q, dtype=float)
+        if self.dist == "uniform":
+            return self.low + q * (self.high - self.low)
+        if self.dist == "normal":
+            from scipy.stats import norm
+
+            return norm.ppf(q, loc=self.mean, scale=self.sd)
+        if self.dist == "triangular":
+            from scipy.stats import triang
+
+            width = self.high - self.low
+            return triang.ppf(q, (self.mode - self.low) / width, loc=self.low, scale=width)
+        values = np.asarray(self.values, dtype=float)
+        weights = np.ones(len(values)) if self.weights is None else np.asarray(self.weights)
+        cdf = np.cumsum(weights) / np.sum(weights)
+        idx = np.searchsorted(cdf, q, side="left")
+        return values[np.clip(idx, 0, len(values) - 1)]
+
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+        """`n` independent draws."""
+        rng = np.random.default_rng(rng)
+        return self.ppf(rng.random(n))
+
+
+@dataclass
+class Scenario:
+    """A validated scenario, ready to run (see docs/architecture.md)."""
+
+    name: str
+    label: dict[str, str]
+    path: Path
+    spec: Any  # simulator.engine.modelfile.ModelSpec
+    params: dict[str, float | np.ndarray | TimeSeries]
+    uncertain: dict[str, Distribution]
+    targets: list[Target]
+    resolved: dict[str, Any]
+    sha256: str
+    chain: tuple[Path, ...] = field(default_factory=tuple)  # this file, its parent, ...
+
+
+# --------------------------------------------------------------------------- bundled files
+
+
+def bundled_scenario_path(stem: str = "baseline") -> Path:
+    """The path of a bundled scenario file `scenarios/<stem>.yaml` (it may not exist)."""
+    return scenarios_dir() / f"{stem}.yaml"
+
+
+def bundled_scenario_names() -> list[str]:
+    """Stems of the bundled scenario files."""
+    folder = scenarios_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def one_line_error(file: str | Path, field_: str, reason: str) -> InputError:
+    """An InputError whose message is guaranteed to be one line."""
+    flat = lambda s: re.sub(r"\s+", " ", str(s)).strip()  # noqa: E731
+    return InputError(flat(file), flat(field_) or "(top level)", flat(reason))
+
+
+def display_path(path: Path) -> str:
+    """A file name for messages: relative to the working directory when below it."""
+    try:
+        rel = Path(os.path.abspath(path)).relative_to(Path.cwd().resolve())
+        return str(rel)
+    except ValueError:
+        return str(path)
+
+
+def describe(value: Any) -> str:
+    """A short description of a bad value for a message."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"text {text!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def number_hint(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        if "e" in value.lower() and "." not in value:
+            return " (YAML reads 1e-3 as text; write 1.0e-3)"
+        return " (write it without quotes)"
+    return ""
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number(value: Any, file: str, field_: str) -> float:
+    """A finite float, or an InputError (a bool or a string is not a number)."""
+    if not is_number(value):
+        raise one_line_error(file, field_, f"expected a number, got {describe(value)}{number_hint(value)}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise one_line_error(file, field_, f"expected a finite number, got {value!r}")
+    return x
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# --------------------------------------------------------------------------- YAML reading
+
+
+def read_scenario_yaml(path: Path, shown: str) -> Any:
+    return read_yaml(path, shown, "scenario file")[0]
+
+
+# --------------------------------------------------------------------------- file schema
+
+NumberField = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+TextField = Annotated[str, Field(strict=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class LabelIn(_Strict):
+    zh: TextField
+    en: TextField
+
+
+class TargetIn(_Strict):
+    indicator: TextField
+    year: NumberField
+    value: NumberField
+
+
+class FileIn(_Strict):
+    name: TextField | None = None
+    extends: TextField | None = None
+    label: LabelIn | None = None
+    model: TextField | None = None
+    doc: str | None = None
+    set: dict[str, Any] | None = None
+    uncertain: dict[str, Any] | None = None
+    targets: list[TargetIn] | None = None
+
+
+_KEYS_AT = {"label": ("zh", "en"), "targets": ("indicator", "year", "value")}
+
+
+def pydantic_error(exc: ValidationError, file: str, prefix: tuple = ()) -> InputError:
+    """The first pydantic error as a one-line InputError (field path joined by '.')."""
+    errors = exc.errors()
+    # a misspelt key shows up as 'missing' + 'extra'; the misspelling is the better message
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+    loc = prefix + tuple(e["loc"])
+    # pydantic adds the union/type branch to loc (e.g. 'str', 'list[...]'); drop those
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _TYPE_TAGS)))
+    field_ = ".".join(str(p) for p in loc)
+    kind, value = e["type"], e.get("input")
+    if kind == "missing":
+        reason = "required but missing"
+    elif kind == "extra_forbidden":
+        allowed = _KEYS_AT.get(str(loc[0]), ()) if loc else ()
+        reason = "unknown key" + suggest(str(loc[-1]), allowed)
+        if allowed:
+            reason += f"; expected {', '.join(allowed)}"
+    elif kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
+        reason = f"expected a number, got {describe(value)}{number_hint(value)}"
+    elif kind == "finite_number":
+        reason = f"expected a finite number, got {value!r}"
+    elif kind in ("string_type", "str_type"):
+        reason = f"expected text, got {describe(value)}"
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        reason = f"expected a mapping, got {describe(value)}"
+    elif kind == "list_type":
+        reason = f"expected a list, got {describe(value)}"
+    elif kind in ("string_too_short", "too_short"):
+        reason = "must not be empty"
+    else:
+        reason = e["msg"]
+    return one_line_error(file, field_, reason)
+
+
+_TYPE_TAGS = {"str", "float", "int", "dict", "list", "none", "function-after", "constrained-str"}

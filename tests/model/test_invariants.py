@@ -1,0 +1,70 @@
+"""Invariants of the Pingliang model over constants drawn inside their bounds (hypothesis):
+people are conserved every step, stocks stay non-negative, rates stay in [0, 1]."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.engine.compile import compile_model
+from simulator.engine.integrate import simulate
+from simulator.bundled import bundled_model_path
+from simulator.engine.load import load_model
+
+SPEC = load_model(bundled_model_path())
+MODEL = compile_model(SPEC)
+BOUNDED = {n: c for n, c in SPEC.constants.items() if c.bounds is not None}
+N_COUNTY = len(SPEC.elements("county"))
+PERSON_STOCKS = [n for n, s in SPEC.stocks.items() if s.unit == "person"]
+RATES = [n for n in SPEC.auxiliaries if n.endswith("urbanization_rate")]
+
+
+def _value(c):
+    lo, hi = c.bounds
+    one = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    return st.lists(one, min_size=N_COUNTY, max_size=N_COUNTY).map(np.array) if c.dims else one
+
+
+constants = st.fixed_dictionaries({n: _value(c) for n, c in BOUNDED.items()})
+
+
+def person_boundary_flows() -> dict[str, int]:
+    """Flows entering or leaving the person stocks from outside them (births, deaths, ...)."""
+    into = {f for s in PERSON_STOCKS for f in SPEC.stocks[s].inflows}
+    out = {f for s in PERSON_STOCKS for f in SPEC.stocks[s].outflows}
+    return {f: (1 if f in into else -1) for f in into ^ out}
+
+
+def test_model_has_what_the_invariants_need():
+    assert len(PERSON_STOCKS) >= 4 and len(BOUNDED) >= 10
+    assert {"urbanization_rate", "hukou_urbanization_rate", "county_urbanization_rate"} <= set(RATES)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=constants, method=st.sampled_from(["euler", "rk4"]))
+def test_invariants_hold_inside_bounds(params, method):
+    dt = SPEC.time.dt
+    run = simulate(MODEL, params, method=method, saveper=dt)
+    for name in SPEC.stocks:
+        assert np.all(run.data[name] >= 0), f"{name} went negative"
+        assert np.isfinite(run.data[name]).all()
+    for name in RATES:
+        assert np.all((run.data[name] >= 0) & (run.data[name] <= 1)), f"{name} left [0, 1]"
+    if method == "euler":
+        total = sum(run.data[s].reshape(1, len(run.times), -1).sum(axis=2) for s in PERSON_STOCKS)[0]
+        net = sum(sign * run.data[f].reshape(1, len(run.times), -1).sum(axis=2)
+                  for f, sign in person_boundary_flows().items())[0]
+        # every step: the change in people equals births in minus deaths and moves out of the system
+        np.testing.assert_allclose(np.diff(total), dt * net[:-1], rtol=1e-9, atol=1e-9 * total[0])
+
+
+@pytest.mark.parametrize("n_runs", [1, 3])
+def test_batch_equals_single_runs(n_runs):
+    rng = np.random.default_rng(0)
+    draws = {n: rng.uniform(*c.bounds, size=n_runs) for n, c in BOUNDED.items() if not c.dims}
+    batch = simulate(MODEL, draws, n_runs=n_runs)
+    for i in range(n_runs):
+        single = simulate(MODEL, {n: float(v[i]) for n, v in draws.items()})
+        np.testing.assert_allclose(batch.data["urbanization_rate"][i], single.data["urbanization_rate"][0], rtol=1e-12)

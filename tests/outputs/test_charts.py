@@ -1,0 +1,310 @@
+"""simulator/outputs/charts/: every memo chart, in Chinese and English, as a 200 dpi PNG and an SVG with glyphs
+as paths; no warnings (a missing CJK glyph is a UserWarning); reruns byte-identical; bad input
+(a missing column, an unknown language) is refused before anything is written."""
+
+from __future__ import annotations
+
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.outputs.charts import style
+from simulator.outputs.charts.compare import comparison_chart, frontier_chart
+from simulator.outputs.charts.scenario import county_chart, gap_chart, land_chart, services_chart, urbanization_chart
+from simulator.outputs.charts.style import cjk_font_path
+from simulator.outputs.charts.sweep import fan_chart, indices_chart
+from simulator.outputs.labels import LANGS
+
+SVG = "{http://www.w3.org/2000/svg}"
+SERVICES = ("school_adequacy", "hospital_adequacy", "affordable_housing_adequacy", "sewage_adequacy")
+#: GB 50137-2011's band of planned urban construction land per person (the model's bounds of
+#: planned_land_per_person); read from the model in the fixture, these are only for the check
+GB_50137 = (65.0, 115.0)
+
+
+@pytest.fixture(scope="module")
+def base():
+    """One baseline run: its column table, county labels, targets, and two levers' labels."""
+    from simulator.api import load
+    from simulator.engine.compile import compile_model
+    from simulator.engine.integrate import simulate
+    from simulator.analysis.results import timeseries_columns
+
+    sc = load()
+    frame = timeseries_columns(simulate(compile_model(sc.spec), sc.params))
+    planned = sc.spec.constants["planned_land_per_person"]
+    return {
+        "frame": frame,
+        "counties": dict(sc.spec.dimensions["county"].labels),
+        "targets": list(sc.targets),
+        "band": tuple(planned.bounds),
+        "planned": float(planned.value),
+        "levers": {n: sc.spec.constants[n].label for n in ("hukou_openness", "central_city_pull")},
+    }
+
+
+def _urbanization(b, path, lang):
+    return urbanization_chart(b["frame"], b["targets"], path, title="平凉市城镇化率 — 基准情景",
+                              source_line="情景/scenario baseline · sha256 0123456789ab", lang=lang,
+                              comparator=(b["frame"]["time"], b["frame"]["urbanization_rate"] * 1.02))
+
+
+def _comparison(b, path, lang):
+    years, rate = list(b["frame"]["time"]), list(b["frame"]["urbanization_rate"])
+    rates = {"baseline": (years, rate), "push": (years, [min(1.0, 1.05 * r) for r in rate])}
+    labels = {"baseline": {"zh": "基准情景"}.get(lang, "Baseline"),
+              "push": {"zh": "服务补短板"}.get(lang, "Services push")}
+    goals = [(t.year, t.value) for t in b["targets"]]
+    return comparison_chart(rates, labels, goals, path, title="情景比较", source_line="s", lang=lang)
+
+
+def _frontier(b, path, lang):
+    end = float(b["frame"]["urbanization_rate"][-1])
+    values = [[end + 0.02 * (i + j) for j in range(3)] for i in range(3)]
+    lab = {n: getattr(v, lang, n) for n, v in b["levers"].items()}
+    return frontier_chart([0.5, 0.75, 1.0], [1.0, 2.0, 3.0], values, end + 0.05, path,
+                          label_a=lab["hukou_openness"], label_b=lab["central_city_pull"],
+                          title="2035年常住人口城镇化率", source_line="s", marker=(0.9, 1.0), lang=lang)
+
+
+def _fan(b, path, lang):
+    rate = np.asarray(b["frame"]["urbanization_rate"])
+    bands = {f"p{q}": list(rate + (q - 50) / 1000) for q in (5, 25, 50, 75, 95)}
+    targets = [{"indicator": "urbanization_rate", "year": t.year, "target": t.value, "probability": 0.25}
+               for t in b["targets"]]
+    return fan_chart(list(b["frame"]["time"]), bands, targets, path, title="不确定性",
+                     source_line="s", lang=lang)
+
+
+def _indices(b, path, lang):
+    rows = [{"output": output, "parameter": p, "mu": 0.01, "mu_star": 0.02 * k, "mu_star_conf": 0.004,
+             "sigma": 0.01 * k} for output in ("urbanization_rate@2035", "hukou_urbanization_rate@2035")
+            for k, p in enumerate(b["levers"], start=1)]
+    labels = {n: {"zh": v.zh, "en": v.en} for n, v in b["levers"].items()}
+    return indices_chart(rows, "morris", path, title="参数敏感性", source_line="s", labels=labels,
+                         lang=lang)
+
+
+def _gap(b, path, lang):
+    return gap_chart(b["frame"], path, title="常住与户籍人口城镇化率", source_line="s", lang=lang)
+
+
+def _county(b, path, lang):
+    return county_chart(b["frame"], b["counties"], b["targets"], path, title="各县（市、区）",
+                        source_line="s", lang=lang)
+
+
+def _land(b, path, lang):
+    return land_chart(b["frame"], b["counties"], path, band=b["band"], planned=b["planned"],
+                      title="人均城镇建设用地", source_line="s", lang=lang)
+
+
+def _services(b, path, lang):
+    return services_chart(b["frame"], b["counties"], path, title="公共服务充足度", source_line="s",
+                          lang=lang)
+
+
+CHARTS = {"urbanization": _urbanization, "comparison": _comparison, "frontier": _frontier,
+          "fan": _fan, "indices": _indices, "gap": _gap, "county": _county, "land": _land,
+          "services": _services}
+CASES = [(name, lang) for name in CHARTS for lang in LANGS]
+
+
+@pytest.fixture(scope="module")
+def rendered(base, tmp_path_factory):
+    """Every chart in every language, drawn once: {(chart, lang): (png path, warnings)}."""
+    folder = tmp_path_factory.mktemp("charts")
+    out = {}
+    for name, lang in CASES:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            path = CHARTS[name](base, folder / lang / f"{name}.png", lang)
+        out[name, lang] = (path, [f"{w.category.__name__}: {w.message}" for w in caught])
+    return out
+
+
+def test_font_is_bundled():
+    assert cjk_font_path().name == "NotoSansCJKsc-Regular.otf"
+    assert cjk_font_path().is_file()
+
+
+def test_the_house_style_makes_svg_glyphs_paths_with_fixed_ids():
+    rc = style.house_rc()
+    assert rc["svg.fonttype"] == "path" and rc["svg.hashsalt"]
+
+
+@pytest.mark.parametrize("name, lang", CASES)
+def test_chart_renders_png_and_svg_without_warnings(rendered, name, lang):
+    path, caught = rendered[name, lang]
+    assert caught == []
+    from PIL import Image
+
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        assert img.info["dpi"] == pytest.approx((200, 200), abs=0.01)
+        assert "Software" not in img.info
+    svg = ET.parse(path.with_suffix(".svg")).getroot()
+    assert svg.tag == f"{SVG}svg"
+    assert not list(svg.iter(f"{SVG}text"))  # every glyph is a path
+    assert list(svg.iter(f"{SVG}path"))
+    assert b"<dc:date>" not in path.with_suffix(".svg").read_bytes()
+
+
+def test_single_panel_chart_is_8_by_5_inches_at_200_dpi(rendered):
+    from PIL import Image
+
+    with Image.open(rendered["gap", "zh"][0]) as img:
+        assert img.size == (1600, 1000)
+
+
+# Byte-identity rests on the shared saver (no dates, fixed SVG id salt); these three cover its
+# inputs: shared-axis panels with a legend cell, contours with a colour bar, filled bands.
+@pytest.mark.parametrize("name", ["county", "frontier", "fan"])
+def test_rendering_twice_gives_byte_identical_files(base, rendered, tmp_path, name):
+    first = rendered[name, "zh"][0]
+    again = CHARTS[name](base, tmp_path / first.name, "zh")
+    for suffix in (".png", ".svg"):
+        assert again.with_suffix(suffix).read_bytes() == first.with_suffix(suffix).read_bytes(), suffix
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_unknown_language_is_refused_before_anything_is_written(base, tmp_path, name):
+    with pytest.raises(ValueError, match="fr"):
+        CHARTS[name](base, tmp_path / "c.png", "fr")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_path_that_is_not_png_is_refused(base, tmp_path):
+    with pytest.raises(ValueError, match=r"\.png"):
+        _gap(base, tmp_path / "c.svg", "zh")
+
+
+# --------------------------------------------------------------------------- content, without drawing
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Capture the figures instead of saving them (content checks need no pixels)."""
+    captured = []
+
+    def keep(fig, path):
+        captured.append(fig)
+        return Path(path)
+
+    from simulator.outputs.charts import compare, scenario, sweep
+
+    for family in (scenario, compare, sweep):  # each family module draws through save_chart
+        monkeypatch.setattr(family, "save_chart", keep)
+    return captured
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+
+
+def _without(frame, *names):
+    return {k: v for k, v in frame.items() if k not in names}
+
+
+def _trimmed(frame, last_year):
+    keep = np.asarray(frame["time"]) <= last_year
+    return {k: np.asarray(v)[keep] for k, v in frame.items()}
+
+
+def test_gap_is_labelled_in_points_at_each_year_the_frame_has(base, figures):
+    frame = _trimmed(base["frame"], 2030)
+    gap_chart(frame, "g.png", title="t", source_line="s", lang="en")
+    years = list(frame["time"])
+    expected = [f"gap {100 * (frame['urbanization_rate'][years.index(y)] - frame['hukou_urbanization_rate'][years.index(y)]):.1f} pp"
+                for y in (2020, 2025, 2030)]
+    labels = [t for t in _texts(figures[0]) if t.startswith("gap ")]
+    assert labels == expected  # 2035 is not in the frame: no label for it
+    gap_chart(frame, "g.png", title="t", source_line="s", lang="zh", years=(2025,))
+    assert [t for t in _texts(figures[1]) if t.startswith("差")] == [
+        f"差 {100 * (frame['urbanization_rate'][5] - frame['hukou_urbanization_rate'][5]):.1f} 个百分点"]
+
+
+def test_county_panels_are_titled_by_county_and_show_the_last_value(base, figures):
+    county_chart(base["frame"], base["counties"], base["targets"], "c.png", title="t",
+                 source_line="s", lang="en")
+    fig = figures[0]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [v.en for v in base["counties"].values()]
+    for ax, el in zip(panels, base["counties"]):
+        last = 100 * base["frame"][f"county_urbanization_rate[{el}]"][-1]
+        assert f"{last:.1f}%" in [t.get_text() for t in ax.texts]
+        city = [ln for ln in ax.lines if ln.get_label() == "City-wide resident rate"]
+        assert len(city) == 1 and np.allclose(city[0].get_ydata(), 100 * base["frame"]["urbanization_rate"])
+        marks = {(int(x), round(float(y), 6)) for ln in ax.lines if ln.get_marker() == "D"
+                 for x, y in zip(ln.get_xdata(), ln.get_ydata())}
+        assert marks == {(t.year, round(100 * t.value, 6)) for t in base["targets"]}
+    y_limits = {ax.get_ylim() for ax in panels}
+    assert len(y_limits) == 1  # one shared y axis
+
+
+def test_land_chart_shades_and_labels_the_standard_band(base, figures):
+    assert base["band"] == GB_50137
+    land_chart(base["frame"], base["counties"], "l.png", band=base["band"], planned=100.0,
+               title="t", source_line="s", lang="zh")
+    ax = figures[0].axes[0]
+    assert "GB 50137-2011 规划人均城镇建设用地区间（65–115 平方米/人）" in _texts(figures[0])
+    assert "人均城镇建设用地（平方米/人）" == ax.get_ylabel()
+    spans = [p for p in ax.patches if p.get_height() == pytest.approx(50.0)]
+    assert len(spans) == 1 and spans[0].get_y() == pytest.approx(65.0)
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and set(dashed[0].get_ydata()) == {100.0}
+    assert len([ln for ln in ax.lines if ln.get_label() in {v.zh for v in base["counties"].values()}]) == 7
+
+
+def test_services_chart_draws_the_panels_the_frame_has(base, figures):
+    frame = _without(base["frame"], *(f"sewage_adequacy[{el}]" for el in base["counties"]))
+    services_chart(frame, base["counties"], "s.png", title="t", source_line="s", lang="en")
+    titles = [ax.get_title() for ax in figures[0].axes if ax.get_title()]
+    assert titles == ["School places", "Hospital beds", "Affordable housing"]
+    for ax in figures[0].axes:
+        if ax.get_title():
+            assert any(set(ln.get_ydata()) == {1.0} for ln in ax.lines)  # the standard
+    assert figures[0].axes[0].get_ylabel() == "Adequacy (1 = standard met)"
+
+
+def test_urbanization_chart_accepts_evaluated_targets_and_no_hukou_column(base, figures):
+    evaluated = [{"indicator": "urbanization_rate", "year": 2025, "target": 0.55, "value": 0.52,
+                  "reached": False}]
+    urbanization_chart(_without(base["frame"], "hukou_urbanization_rate"), evaluated, "u.png",
+                       title="t", source_line="s")
+    ax = figures[0].axes[0]
+    assert [ln.get_label() for ln in ax.lines if ln.get_label() == "户籍人口城镇化率"] == []
+    assert any(t.get_text() == "2025年目标 55%" for t in ax.texts)
+
+
+# --------------------------------------------------------------------------- missing columns
+
+
+@pytest.mark.parametrize("name, drop", [
+    ("urbanization", ["urbanization_rate"]),
+    ("gap", ["hukou_urbanization_rate"]),
+    ("county", ["county_urbanization_rate[jingning]"]),
+    ("county", ["urbanization_rate"]),
+    ("land", ["land_per_urban_resident[huating]"]),
+    ("services", ["school_adequacy[lingtai]"]),
+    ("services", ["school_adequacy[kongtong]", "all service columns"]),
+])
+def test_missing_column_is_a_key_error_naming_it(base, tmp_path, name, drop):
+    if "all service columns" in drop:
+        drop = [f"{v}[{el}]" for v in SERVICES for el in base["counties"]]
+    b = {**base, "frame": _without(base["frame"], *drop)}
+    with pytest.raises(KeyError, match=drop[0].replace("[", r"\[").replace("]", r"\]")):
+        CHARTS[name](b, tmp_path / "c.png", "zh")
+    assert not list(tmp_path.iterdir())
+
+
+def test_fan_chart_states_probabilities_as_the_report_does(figures):
+    """A 0.1% probability reads 0.1% on the chart, as in the report's text (not a rounded 0%)."""
+    years = [2020, 2025, 2035]
+    bands = {k: [0.45, 0.53, 0.64] for k in ("p5", "p25", "p50", "p75", "p95")}
+    targets = [{"indicator": "urbanization_rate", "year": 2035, "target": 0.70, "probability": 0.001}]
+    fan_chart(years, bands, targets, "f.png", title="t", source_line="s", lang="zh")
+    assert "2035年目标 70%（达成概率 0.1%）" in _texts(figures[0])
