@@ -36,9 +36,9 @@ CHUNKS = (2000, 5000)
 
 
 def _setup(n: int):
-    from simulator.scenario.resolve import load_scenario
     from simulator.analysis.sampling import to_values, unit_samples
     from simulator.analysis.sweep import ModelEvaluator, compiled_model
+    from simulator.scenario.resolve import load_scenario
 
     scenario = load_scenario()
     names = list(scenario.uncertain)
@@ -73,10 +73,10 @@ def one(config: dict) -> dict:
         seconds = time.perf_counter() - t0
         return {**config, "seconds": seconds, "runs_per_s": n / seconds, "cpu_s": _cpu() - c0, **_peak_mib()}
     if config["kind"] == "full":
-        from simulator.scenario.resolve import load_scenario
         from simulator.analysis.chunks import remove_chunks
         from simulator.analysis.sweep import run_sweep
         from simulator.outputs.sweep_files import write_sweep
+        from simulator.scenario.resolve import load_scenario
 
         c0, t0 = _cpu(), time.perf_counter()
         scenario = load_scenario()
@@ -100,8 +100,8 @@ def _reference(config: dict) -> dict:
     scenario, names, X, evaluator = _setup(n)
     if importlib.util.find_spec("simulator.interop.vensim") is not None:
         return {**config, **_pysd(scenario, names, X)}
-    from simulator.engine.integrate import simulate
     from simulator.analysis.sweep import compiled_model
+    from simulator.engine.integrate import simulate
 
     model = compiled_model(scenario.spec)
     outputs = list(dict.fromkeys(c.variable for c in evaluator.columns))

@@ -12,9 +12,9 @@ import tracemalloc
 
 import numpy as np
 
+from simulator.bundled import bundled_model_path
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
-from simulator.bundled import bundled_model_path
 from simulator.engine.load import load_model
 
 OUTPUTS = ["urbanization_rate", "hukou_urbanization_rate"]

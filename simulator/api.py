@@ -60,9 +60,9 @@ def with_overrides(scenario: "Scenario", overrides: dict[str, Any]) -> "Scenario
 def run(scenario: "Scenario | str | Path | None" = None, *, dt: float | None = None,
         method: str = "euler", **overrides: Any) -> "pd.DataFrame":
     """Run a scenario (with `name=value` constant overrides) -> yearly timeseries DataFrame."""
+    from simulator.analysis.results import timeseries_frame
     from simulator.engine.compile import compile_model
     from simulator.engine.integrate import simulate
-    from simulator.analysis.results import timeseries_frame
 
     sc = with_overrides(_as_scenario(scenario), overrides)
     result = simulate(compile_model(sc.spec), sc.params, dt=dt, method=method)

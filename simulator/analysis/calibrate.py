@@ -31,8 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from simulator.analysis.history import (CENSUS_YEARS, CITY, derive_history, history_csv_text, read_history_rows,
-                                        read_observed)
+from simulator.analysis.history import (
+    CENSUS_YEARS,
+    CITY,
+    derive_history,
+    history_csv_text,
+    read_history_rows,
+    read_observed,
+)
 
 #: the fitted initial urban share of 2010 is searched between these (data-derived) limits:
 #: Kongtong's 2010 census urban residents alone / city residents, and the 2014 published

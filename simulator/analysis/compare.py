@@ -131,9 +131,9 @@ def compare_scenarios(
     scenarios: list[Any], *, dt: float | None = None, method: str = "euler"
 ) -> Comparison:
     """Run each scenario and build the comparison table (see the module docstring)."""
+    from simulator.analysis.results import timeseries_columns
     from simulator.engine.compile import compile_model
     from simulator.engine.integrate import simulate
-    from simulator.analysis.results import timeseries_columns
 
     if not scenarios:
         raise ValueError("compare_scenarios needs at least one scenario")

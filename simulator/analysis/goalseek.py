@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from simulator.errors import InputError, suggest
 from simulator.engine.series import TimeSeries
+from simulator.errors import InputError, suggest
 
 __all__ = [
     "DEFAULT_GRID",

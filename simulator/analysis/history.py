@@ -14,7 +14,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-
 from simulator.analysis.comparator import HISTORY_CSV
 
 OBSERVED_CSV = HISTORY_CSV.parent / "observed.csv"

@@ -182,8 +182,8 @@ def run_summary(scenario: Any, run: Any, frame: Table, targets: list[dict]) -> d
     """summary.json of one run: provenance, targets, milestone and last-year figures, UN comparator."""
     from pathlib import Path
 
-    from simulator.bundled import __version__
     from simulator.analysis.comparator import comparator_summary
+    from simulator.bundled import __version__
 
     spec = scenario.spec
     milestones = {

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-
 METHODS = ("sobol", "morris", "mc")
 #: the seed used when none is given, so that a plain rerun reproduces the files
 DEFAULT_SEED = 0

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from simulator.bundled import __version__
-from simulator.errors import InputError
-from simulator.analysis.chunks import chunk_key, DEFAULT_CHUNK, evaluate_chunks, Evaluator
+from simulator.analysis.chunks import DEFAULT_CHUNK, Evaluator, chunk_key, evaluate_chunks
 from simulator.analysis.sampling import DEFAULT_SEED, METHODS, to_values, unit_samples
 from simulator.analysis.sensitivity import analyze, column_name, target_probabilities
+from simulator.bundled import __version__
+from simulator.errors import InputError
 
 #: recorded every saved year for every run (the fan chart and the Parquet file)
 SERIES = ("urbanization_rate", "hukou_urbanization_rate")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import sys
 
 from simulator.bundled import __version__
-from simulator.cli import (calibrate, check, compare, docs, export, goal_seek, report, run, sweep,
-                           validate)
+from simulator.cli import calibrate, check, compare, docs, export, goal_seek, report, run, sweep, validate
 from simulator.cli.common import PROG, Parser
 from simulator.errors import InputError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from simulator.cli.common import (load_one)
+from simulator.cli.common import load_one
 
 
 def add_parser(sub: Any) -> None:

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (check_dt, integration_options, load_one,
-                                  out_folder, table_options)
+from simulator.cli.common import check_dt, integration_options, load_one, out_folder, table_options
 from simulator.errors import InputError
 
 

@@ -26,8 +26,8 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from simulator.bundled import bundled_model_path
-    from simulator.outputs.modeldoc import model_markdown
     from simulator.engine.load import load_model
+    from simulator.outputs.modeldoc import model_markdown
     from simulator.outputs.writers import atomic_write_text
 
     out = Path(args.output)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (check_dt, load_one)
+from simulator.cli.common import check_dt, load_one
 from simulator.errors import InputError
 
 

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (check_dt, integration_options, lang_option, load_one,
-                                  out_folder, file_stem)
+from simulator.cli.common import check_dt, file_stem, integration_options, lang_option, load_one, out_folder
 from simulator.errors import InputError
 
 
@@ -55,9 +54,15 @@ def _parse_range(text: str | None) -> tuple[float | None, float | None]:
 
 def handle(args: argparse.Namespace) -> int:
     check_dt(args.dt)
-    from simulator.analysis.goalseek import (DEFAULT_FRONTIER_GRID, DEFAULT_GRID, default_target,
-                                    frontier, goal_seek, lever_bounds, parse_target,
-                                    )
+    from simulator.analysis.goalseek import (
+        DEFAULT_FRONTIER_GRID,
+        DEFAULT_GRID,
+        default_target,
+        frontier,
+        goal_seek,
+        lever_bounds,
+        parse_target,
+    )
     from simulator.outputs.goalseek_files import write_goal_seek
 
     if len(args.lever) > 2:

@@ -7,7 +7,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (PROG, check_dt, integration_options, lang_option, load_distinct, out_folder, file_stem)
+from simulator.cli.common import PROG, check_dt, file_stem, integration_options, lang_option, load_distinct, out_folder
 from simulator.errors import InputError
 
 
@@ -59,12 +59,12 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
                    folder: Path, counties: dict[str, dict[str, str]],
                    band: tuple[float, float] | None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
+    from simulator.analysis.comparator import comparator_line
+    from simulator.analysis.results import source_line
     from simulator.outputs.charts import scenario as charts
     from simulator.outputs.charts.sweep import fan_chart
-    from simulator.analysis.comparator import comparator_line
     from simulator.outputs.findings import scenario_label
     from simulator.outputs.report import CHART_TITLES
-    from simulator.analysis.results import source_line
 
     spec = scenario.spec
     label = scenario_label(summary, lang)
@@ -117,8 +117,8 @@ def handle(args: argparse.Namespace) -> int:
     folder = out_folder(args.out, f"{name}-{args.lang}")
 
     # 2. Run each scenario and its Monte Carlo sample.
-    from simulator.engine.integrate import simulate
     from simulator.analysis.results import evaluate_targets, run_summary, timeseries_columns
+    from simulator.engine.integrate import simulate
 
     finished = []
     for scenario, model in loaded:
@@ -136,8 +136,8 @@ def handle(args: argparse.Namespace) -> int:
     import shlex
     import tempfile
 
-    from simulator.outputs.labels import column_label
     from simulator.outputs.findings import ReportItem
+    from simulator.outputs.labels import column_label
     from simulator.outputs.report import report_html, report_markdown
     from simulator.outputs.sweep_files import summary as sweep_summary
     from simulator.outputs.writers import json_text, write_folder

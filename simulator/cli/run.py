@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (check_dt, integration_options, load_distinct, file_stem, table_options)
+from simulator.cli.common import check_dt, file_stem, integration_options, load_distinct, table_options
 from simulator.errors import InputError
 
 
@@ -121,8 +121,8 @@ def handle(args: argparse.Namespace) -> int:
             raise InputError(out_root / stem, "--out", "exists and is not a folder")
 
     # 2. Run all scenarios.
-    from simulator.engine.integrate import simulate
     from simulator.analysis.results import evaluate_targets, timeseries_columns
+    from simulator.engine.integrate import simulate
 
     finished = []
     for scenario, model in loaded:
@@ -132,10 +132,10 @@ def handle(args: argparse.Namespace) -> int:
         finished.append((scenario, run, frame, targets))
 
     # 3. Write, one scenario folder at a time (each all-or-nothing).
-    from simulator.outputs.charts.scenario import urbanization_chart
     from simulator.analysis.comparator import comparator_line
-    from simulator.outputs.report import CHART_TITLES
     from simulator.analysis.results import run_summary, source_line
+    from simulator.outputs.charts.scenario import urbanization_chart
+    from simulator.outputs.report import CHART_TITLES
     from simulator.outputs.writers import write_run_outputs
 
     reports = []

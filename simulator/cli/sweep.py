@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (PROG, lang_option, load_one,
-                                  file_stem)
+from simulator.cli.common import PROG, file_stem, lang_option, load_one
 from simulator.errors import InputError
 
 

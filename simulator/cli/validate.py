@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.bundled import __version__
-from simulator.cli.common import load_one, file_stem
+from simulator.cli.common import file_stem, load_one
 from simulator.errors import InputError
 
 

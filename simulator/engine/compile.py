@@ -17,8 +17,8 @@ import numpy as np
 
 from simulator.engine import equations
 from simulator.engine.equations import Context, Translated
-from simulator.errors import InputError
 from simulator.engine.modelfile import ModelSpec
+from simulator.errors import InputError
 
 
 @dataclass

@@ -17,8 +17,18 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from simulator.engine import equations
-from simulator.engine.modelfile import (NAME_RE, Auxiliary, Constant, Dimension, Flow, Lookup, Loop,
-                                        ModelSpec, Stock, TimeSpec)
+from simulator.engine.modelfile import (
+    NAME_RE,
+    Auxiliary,
+    Constant,
+    Dimension,
+    Flow,
+    Lookup,
+    Loop,
+    ModelSpec,
+    Stock,
+    TimeSpec,
+)
 from simulator.engine.yamlfile import read_yaml
 from simulator.errors import InputError, suggest
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.engine.equations import parse
-from simulator.interop.vensim import VensimExpression, check_names, comment, number, scenario_title, vensim_units
 from simulator.engine.series import TimeSeries
+from simulator.interop.vensim import VensimExpression, check_names, comment, number, scenario_title, vensim_units
 
 if TYPE_CHECKING:
     from simulator.engine.modelfile import ModelSpec

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulator.analysis.calibrate import INITIAL_RATE_PARAMETER, FitResult, Problem
 
-from simulator.analysis.calibrate import FitResult, INITIAL_RATE_PARAMETER, Problem
 
 def calibration_yaml(result: FitResult, problem: Problem, table: list[dict[str, Any]],
                      data_files: Sequence[str], model_ref: str = "pingliang") -> str:

@@ -11,7 +11,6 @@ from typing import Any
 
 from simulator.analysis.compare import Comparison
 
-
 #: the comparison chart's title and legend entries ({label}, {year}: the last year, {value}: its rate in %)
 CHART_TITLE = {"zh": "平凉市常住人口城镇化率：情景比较",
                "en": "Pingliang resident urbanization rate: scenarios compared"}

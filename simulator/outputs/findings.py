@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 TEXT = {
     "zh": {
         "title_one": "平凉市新型城镇化情景报告：{label}",

@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.engine import equations
 from simulator.bundled import models_dir
+from simulator.engine import equations
 
 if TYPE_CHECKING:
     from simulator.engine.modelfile import ModelSpec

@@ -16,8 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulator.outputs.findings import (
+    TEXT,
+    ReportItem,
+    comparison_sentences,
+    findings,
+    number_text,
+    pct,
+    pp,
+    scenario_label,
+    target_pct,
+)
 from simulator.outputs.labels import check_lang
-from simulator.outputs.findings import comparison_sentences, findings, number_text, pct, pp, ReportItem, scenario_label, target_pct, TEXT
 
 #: where the numbers the report compares against come from (seed plan, standards, methods)
 SOURCES = {

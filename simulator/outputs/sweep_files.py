@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from simulator.bundled import __version__
-
 from simulator.analysis.sampling import MORRIS_LEVELS
 from simulator.analysis.sweep import SweepResult
+from simulator.bundled import __version__
 
 
 def summary(result: SweepResult) -> dict[str, Any]:

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import element
 
 from simulator.analysis import calibrate as cal
 from simulator.analysis import history as history_module
+from simulator.bundled import bundled_model_path
 from simulator.cli import main
 from simulator.engine.compile import compile_model
-from simulator.bundled import bundled_model_path
 from simulator.engine.load import load_model
 from simulator.scenario.resolve import load_scenario
-from conftest import element
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.cli import main
 from simulator.analysis.compare import MILESTONE_YEARS, TABLE_INDICATORS, compare_scenarios, format_table
+from simulator.analysis.results import first_year_reached, timeseries_columns
+from simulator.cli import main
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
-from simulator.analysis.results import first_year_reached
-from simulator.analysis.results import timeseries_columns
 from simulator.scenario.resolve import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulator.analysis.goalseek import GoalTarget, default_target, frontier, goal_seek, parse_target
 from simulator.api import run
 from simulator.cli import main
 from simulator.errors import InputError
-from simulator.analysis.goalseek import (GoalTarget, default_target, frontier, goal_seek,
-                                parse_target)
 from simulator.scenario.resolve import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

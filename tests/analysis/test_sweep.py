@@ -12,8 +12,15 @@ import pytest
 
 from simulator.analysis.sampling import to_values, unit_samples
 from simulator.analysis.sensitivity import analyze, target_probabilities
-from simulator.analysis.sweep import (_COMPILED, ModelEvaluator, chunk_folder, compiled_model, run_sweep, sensitivity,
-                                      sweep_key)
+from simulator.analysis.sweep import (
+    _COMPILED,
+    ModelEvaluator,
+    chunk_folder,
+    compiled_model,
+    run_sweep,
+    sensitivity,
+    sweep_key,
+)
 from simulator.cli import main
 from simulator.engine.integrate import simulate
 from simulator.outputs.sweep_files import write_sweep

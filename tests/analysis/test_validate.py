@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import element
+
+from simulator.analysis import validate as V
 from simulator.cli import main
 from simulator.engine.compile import compile_model
-from simulator.errors import InputError
 from simulator.engine.integrate import simulate
 from simulator.engine.load import load_model
+from simulator.errors import InputError
 from simulator.scenario.resolve import load_scenario
-from simulator.analysis import validate as V
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

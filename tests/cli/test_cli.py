@@ -275,8 +275,8 @@ def test_same_stem_twice_is_rejected(work):
 
 def test_interrupted_write_keeps_previous_results(work, toy_results, monkeypatch, capsys):
     """os.replace fails half-way through writing: the previous files stay intact."""
-    from simulator.outputs import writers
     from simulator.cli import main
+    from simulator.outputs import writers
 
     with_previous_run(work, toy_results)
     (work / "toy.yaml").write_text(TOY_SCENARIO.replace("0.03}", "0.05}"), encoding="utf-8")

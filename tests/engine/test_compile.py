@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import element
+
 from simulator.engine.compile import compile_model
-from simulator.errors import InputError
 from simulator.engine.integrate import simulate
 from simulator.engine.load import load_model
 from simulator.engine.series import TimeSeries
+from simulator.errors import InputError
 
 
 def build(write_model, model: dict):

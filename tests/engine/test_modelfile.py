@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import element, replaced
+
 from simulator.engine.compile import compile_model
-from simulator.errors import InputError
 from simulator.engine.load import load_model
+from simulator.errors import InputError
 
 
 def good() -> dict:

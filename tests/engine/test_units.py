@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import element, replaced
-from simulator.engine import units
-from simulator.errors import InputError
+
 from simulator.bundled import bundled_model_path
+from simulator.engine import units
 from simulator.engine.load import load_model
+from simulator.errors import InputError
 
 
 def good() -> dict:

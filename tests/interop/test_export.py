@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from simulator.cli import main
-from simulator.engine.compile import compile_model
 from simulator.engine.atomic import atomic_write_text
+from simulator.engine.compile import compile_model
+from simulator.engine.integrate import simulate
 from simulator.interop.vensim import expression, scenario_vensim, to_vensim, vensim_units
 from simulator.interop.xmile import scenario_xmile, to_xmile
-from simulator.engine.integrate import simulate
 from simulator.scenario.resolve import load_scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"

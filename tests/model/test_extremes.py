@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulator.bundled import bundled_model_path
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
-from simulator.bundled import bundled_model_path
 from simulator.engine.load import load_model
 
 SPEC = load_model(bundled_model_path())

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.bundled import bundled_model_path
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
-from simulator.bundled import bundled_model_path
 from simulator.engine.load import load_model
 
 SPEC = load_model(bundled_model_path())

@@ -28,10 +28,10 @@ GB_50137 = (65.0, 115.0)
 @pytest.fixture(scope="module")
 def base():
     """One baseline run: its column table, county labels, targets, and two levers' labels."""
+    from simulator.analysis.results import timeseries_columns
     from simulator.api import load
     from simulator.engine.compile import compile_model
     from simulator.engine.integrate import simulate
-    from simulator.analysis.results import timeseries_columns
 
     sc = load()
     frame = timeseries_columns(simulate(compile_model(sc.spec), sc.params))

@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from simulator.outputs import excel
+from simulator.analysis.results import evaluate_targets, run_summary, timeseries_columns
 from simulator.api import load
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
-from simulator.analysis.results import evaluate_targets, run_summary, timeseries_columns
+from simulator.outputs import excel
 from simulator.outputs.writers import csv_text, json_text
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.outputs import labels
 from simulator.bundled import bundled_model_path
 from simulator.engine.load import load_model
+from simulator.outputs import labels
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

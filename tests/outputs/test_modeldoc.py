@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import element, replaced
+
+from simulator.bundled import bundled_model_path
 from simulator.cli import main
+from simulator.engine.load import load_model
 from simulator.errors import InputError
 from simulator.outputs.modeldoc import model_markdown
-from simulator.bundled import bundled_model_path
-from simulator.engine.load import load_model
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "model.md"

@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from simulator.outputs.charts.style import add_source_line, house_rc, percent_ylim, save_chart, SERIES_COLOURS, target_mark, text_for, year_axes
+from simulator.outputs.charts.style import (
+    SERIES_COLOURS,
+    add_source_line,
+    house_rc,
+    percent_ylim,
+    save_chart,
+    target_mark,
+    text_for,
+    year_axes,
+)
 
 
 def comparison_chart(

@@ -8,7 +8,21 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator.outputs.charts.style import add_source_line, county_lines, frame_column, house_rc, label_of, percent_ylim, save_chart, SERIES_COLOURS, target_mark, targets_for, text_for, year_axes, years_of
+from simulator.outputs.charts.style import (
+    SERIES_COLOURS,
+    add_source_line,
+    county_lines,
+    frame_column,
+    house_rc,
+    label_of,
+    percent_ylim,
+    save_chart,
+    target_mark,
+    targets_for,
+    text_for,
+    year_axes,
+    years_of,
+)
 
 
 def urbanization_chart(

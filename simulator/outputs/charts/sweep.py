@@ -6,8 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from simulator.outputs.charts.style import add_source_line, house_rc, percent_ylim, save_chart, target_mark, text_for, year_axes
-
+from simulator.outputs.charts.style import (
+    add_source_line,
+    house_rc,
+    percent_ylim,
+    save_chart,
+    target_mark,
+    text_for,
+    year_axes,
+)
 
 _SWEEP_TEXT = {
     "zh": {"median": "中位数", "band90": "5%–95% 区间", "band50": "25%–75% 区间",
