@@ -91,7 +91,7 @@ def _total(run: Run, names: list[str]) -> np.ndarray:
     out = np.zeros(len(run.times))
     for n in names:
         a = run.data[n][0]
-        out += a.sum(axis=1) if a.ndim == 2 else a
+        out += a.reshape(len(a), -1).sum(axis=1)  # over every element, whatever the dims
     return out
 
 
@@ -168,7 +168,7 @@ def people_conserved_test(model: CompiledModel, fine: Run) -> Check:
     net = np.zeros(len(fine.times))
     for f, sign in boundary.items():
         a = fine.data[f][0]
-        net += sign * (a.sum(axis=1) if a.ndim == 2 else a)
+        net += sign * a.reshape(len(a), -1).sum(axis=1)
     expected = total[0] + np.concatenate([[0.0], np.cumsum(fine.dt * net[:-1])])
     err = np.abs(total - expected) / np.maximum(np.abs(expected), 1e-300)
     worst = float(np.max(err)) if err.size else 0.0

@@ -113,10 +113,72 @@ def test_toy_migration_moves_people_between_residence_stocks(toy):
 
 
 def test_csv_columns_are_named_with_both_elements(toy):
-    _, _, run = toy
+    from simulator.outputs.labels import column_label
+
+    spec, _, run = toy
     cols = timeseries_columns(run)
     assert "rural[north,young]" in cols and "rural[east,old]" in cols and "population_by_age[working]" in cols
     np.testing.assert_array_equal(cols["rural[south,working]"], run.data["rural"][0, :, 1, 1])
+    assert column_label(spec, "rural[north,young]", "zh") == "农村人口（北县，0—14岁）"
+    assert column_label(spec, "rural[north,young]", "en") == "Rural residents (North, 0-14)"
+
+
+def test_delay3_of_a_subscripted_input_starts_at_it_and_keeps_its_dims(toy):
+    _, model, run = toy
+    births = (run.data["rural_births"] + run.data["urban_births"]).sum(axis=3)[0]
+    assert run.data["reported_births"].shape == (1, 21, 3)
+    np.testing.assert_allclose(run.data["reported_births"][0, 0], births[0], rtol=1e-14)
+    assert [s for s in model.states if s.startswith("__delay3")] == [f"__delay3_reported_births_{i}" for i in (1, 2, 3)]
+    assert model.shapes["__delay3_reported_births_1"] == (3, 1)
+
+
+@pytest.mark.parametrize("value,field,reason", [
+    ({"young": [1, 2]}, "set.county_pull", r"no value for working, old"),
+    ({"young": [1, 2], "working": [1, 1, 1], "old": [1, 1, 1]}, "set.county_pull.young", r"needs 3 values"),
+    ({"youth": [1, 1, 1], "working": [1, 1, 1], "old": [1, 1, 1]}, "set.county_pull.youth",
+     r"unknown element of 'age' \(did you mean 'young'\?\)"),
+    ({2025: {"young": [1, 1, 1], "working": [1, 1, "x"], "old": [1, 1, 1]}}, "set.county_pull.2025.working.east",
+     r"expected a number"),
+    ([[1, 1, 1], [1, 1, 1], [1, 1, -1]], "set.death_rate", None),
+])
+def test_levers_over_two_dimensions_give_one_line_errors(tmp_path, value, field, reason):
+    import yaml
+
+    from simulator.scenario.resolve import load_scenario
+
+    name = "death_rate" if field == "set.death_rate" else "county_pull"
+    raw = {"name": "s", "model": str(TOY), "set": {name: value}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "s.yaml")
+    err = info.value
+    assert "\n" not in str(err)
+    if reason is None:  # a list of lists for a one-dimensional constant
+        assert err.field == "set.death_rate.young" and "expected a number" in err.reason
+        return
+    assert err.field == field, str(err)
+    assert __import__("re").search(reason, err.reason), err.reason
+
+
+def test_levers_over_two_dimensions_resolve_and_are_bounded(tmp_path):
+    import yaml
+
+    from simulator.scenario.resolve import load_scenario
+
+    raw = {"name": "s", "model": str(TOY), "set": {
+        "county_pull": {"young": {"north": 2, "south": 2, "east": 2}, "working": [1, 1, 1], "old": [0, 0, 0]},
+        "fertility_rate": {2020: [0, 0.03, 0], 2030: [0, 0.5, 0]}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InputError, match=r"set\.fertility_rate\.2030\.working: 0\.5 is outside the bounds"):
+        load_scenario(tmp_path / "s.yaml")
+    raw["set"]["fertility_rate"] = {2020: [0, 0.03, 0], 2030: [0, 0.05, 0]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    sc = load_scenario(tmp_path / "s.yaml")
+    np.testing.assert_array_equal(sc.params["county_pull"], [[2, 2, 2], [1, 1, 1], [0, 0, 0]])
+    assert sc.params["fertility_rate"].values.shape == (2, 3)
+    assert sc.resolved["set"]["county_pull"]["young"] == {"north": 2.0, "south": 2.0, "east": 2.0}
+    run = simulate(compile_model(sc.spec), sc.params)
+    assert np.all(run.data["migration"][0, 0, :, 2] == 0)  # no pull for the old
 
 
 def test_multi_dimensional_constant_parameters_and_levers(toy):

@@ -90,7 +90,7 @@ def test_county_by_age_export_agrees_with_pysd(scenario, urbsd, tmp_path, fmt):
     err, where = max_relative_error(urbsd, frame)
     assert err < RTOL, f"{fmt}: {where} differs by {err:.2e} relative"
     # the comparison covers every element of every variable, and the model moves
-    assert len(list(_columns(urbsd))) == 131
+    assert len(list(_columns(urbsd))) == 134
     assert urbsd.data["rural"][0, -1, 0, 0] != urbsd.data["rural"][0, 0, 0, 0]
 
 
