@@ -114,6 +114,7 @@ class _Builder:
         self.hidden_init: list[ir.Assign] = []
         self.labels: dict[str, str] = {}
         self.count: dict[tuple[str, str], int] = {}
+        self._read_cache: dict[int, set[str]] = {}
 
     def chain(self, family: str, first: ir.Node, *rest: tuple[str, ir.Node]) -> ir.Chain:
         """A chain node of a hidden-stock equation; dims: the union of its terms'."""
@@ -209,7 +210,8 @@ class _Builder:
             net = net.removeprefix(" ")
             states.append(ir.State(name, self.var_dims[name], deriv, name, f"d/dt = {net or '0'}"))
         states += self.hidden_states
-        init_states = [ir.Assign(s, self.var_dims[s], ir.Ref(self.var_dims[s], s, "stock"), s, "") for s in spec.stocks]
+        init_states = [ir.Assign(s, self.var_dims[s], ir.Ref(self.var_dims[s], s, "stock"), s,
+                                 f"{s} starts at its initial value (above)") for s in spec.stocks]
         return ir.Program(
             dims={d: tuple(dim.elements) for d, dim in spec.dimensions.items()},
             constants={c: self.var_dims[c] for c in spec.constants},
@@ -222,13 +224,18 @@ class _Builder:
             var_dims=dict(self.var_dims),
         )
 
+    def _reads(self, a: ir.Assign) -> set[str]:
+        """What an assignment reads (its equation and per-element equations), computed once."""
+        found = self._read_cache.get(id(a))
+        if found is None:
+            found = equations.reads(a.expr).union(*(equations.reads(p.expr) for p in a.pieces))
+            self._read_cache[id(a)] = found
+        return found
+
     def _order(self, nodes: dict[str, ir.Assign], table: str, what: str) -> list[str]:
         deps = {}
         for n, a in nodes.items():
-            found = equations.reads(a.expr)
-            for p in a.pieces:
-                found |= equations.reads(p.expr)
-            deps[n] = {r for r in found if r in nodes}
+            deps[n] = {r for r in self._reads(a) if r in nodes}
         sorter = graphlib.TopologicalSorter(deps)
         try:
             return list(sorter.static_order())

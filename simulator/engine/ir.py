@@ -141,19 +141,19 @@ class Delay(Node):
 
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-nodes of a node, in evaluation order."""
-    if isinstance(node, (Neg, Lookup, Reduce, Select, Shift)):
-        return (node.x,)
-    if isinstance(node, Chain):
-        return (node.first,) + tuple(t for _, t in node.rest)
-    if isinstance(node, Pow):
-        return (node.base, node.exponent)
-    if isinstance(node, Compare):
-        return (node.a, node.b)
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, Delay):
-        return (node.x, node.delay)
-    return ()
+    get = _CHILDREN.get(type(node))
+    return get(node) if get is not None else ()
+
+
+_CHILDREN = {
+    Neg: lambda n: (n.x,), Lookup: lambda n: (n.x,), Reduce: lambda n: (n.x,), Select: lambda n: (n.x,),
+    Shift: lambda n: (n.x,),
+    Chain: lambda n: (n.first,) + tuple(t for _, t in n.rest),
+    Pow: lambda n: (n.base, n.exponent),
+    Compare: lambda n: (n.a, n.b),
+    Call: lambda n: n.args,
+    Delay: lambda n: (n.x, n.delay),
+}
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -100,7 +100,9 @@ def _lookup(xs: np.ndarray, ys: np.ndarray):
 
 
 def _comment(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+    """Text for one comment line: whitespace collapsed, anything unprintable replaced."""
+    text = " ".join(text.split())
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _dims(dims: tuple[str, ...]) -> str:

@@ -1,14 +1,17 @@
 """Export a model with a scenario's constants and levers as a Vensim `.mdl` file.
 
-The equations are translated from their parsed form (`equations.parse`), not by text
-substitution, so every builtin maps to its Vensim function: `if_then_else` -> IF THEN
-ELSE, `ln` -> LN, `sum(x)` -> SUM(x[county!]), `smooth` -> SMOOTH, `delay3` -> DELAY3,
-`time` -> Time, `**` -> ^. Stocks become `INTEG(inflows - outflows, initial)`, county
-constants `c[county] = v1, v2, ...`, time-series levers `WITH LOOKUP(Time, (...))`
-(linear between the years, flat beyond them, as urbsd's TimeSeries). Units, bounds (as
-Vensim ranges), labels, docs and sources go into each equation's units and comment. The
-run's INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER close the file. PySD 3.x reads and
-runs the result (tests/test_export.py holds it to urbsd's Euler run).
+The equations are printed from their tree (`engine.equations.to_ir`, the IR the compiler
+builds; `interop.printer`), not by text substitution, so every built-in maps to its Vensim
+function, its `vensim` template in `engine.functions`: `if_then_else` -> IF THEN ELSE,
+`sum(x, age)` -> SUM(x[county, age!]), `smooth` -> SMOOTH, `time` -> Time, `**` -> ^. Every
+dimension is a subscript range; subscripted variables keep their dims (`x[county, age]`);
+per-element equations and `shift` become one Vensim equation per element. Stocks become
+`INTEG(inflows - outflows, initial)`, subscripted constants `c[county] = v1, v2, ...` (a table
+for two dims), time-series levers `WITH LOOKUP(Time, (...))` (linear between the years, flat
+beyond them, as urbsd's TimeSeries). Units, bounds (as Vensim ranges), labels, docs and sources
+go into each equation's units and comment. The run's INITIAL TIME, FINAL TIME, TIME STEP and
+SAVEPER close the file. PySD 3.14 reads and runs the result (tests/interop/test_export*.py hold
+it to urbsd's Euler run).
 """
 
 from __future__ import annotations
@@ -172,11 +175,6 @@ def _constant_blocks(spec: "ModelSpec", name: str, value: Any) -> list[str]:
 
 def _index(spec: "ModelSpec", dims: list[str], cell: dict[str, str]) -> tuple[int, ...]:
     return tuple(spec.elements(d).index(cell[d]) for d in dims)
-
-
-def _lhs(spec: "ModelSpec", name: str) -> str:
-    dims = spec.element(name).dims
-    return f"{name}[{', '.join(dims)}]" if dims else name
 
 
 def to_vensim(spec: "ModelSpec", params: dict[str, Any] | None = None, *,

@@ -1,11 +1,13 @@
 """Export a model with a scenario's constants and levers as XMILE 1.0 (Stella, iThink).
 
-Same translation as `simulator.interop.vensim`, from the parsed equations, with XMILE's spelling:
-`TIME`, `SMTH1`, `DELAY3`, `IF c THEN a ELSE b`, `RAMP(s, t1) - RAMP(s, t2)` (XMILE's RAMP
-has no end time), graphical functions as `<gf>` with explicit `<xpts>`, county arrays as
-`<dimensions>` with one `<element>` per county for constants. Sums over the counties are
-`SUM(x[*])` (the XMILE standard); PySD 3.14 cannot parse the `*` wildcard, so
-`array_sum="pysd"` writes `SUM(x[county!])` instead, the only difference (docs/export.md).
+Same translation as `simulator.interop.vensim`, from the equation trees, with XMILE's spelling
+(the `xmile` templates of `engine.functions`): `TIME`, `SMTH1`, `DELAY3`, `IF c THEN a ELSE b`,
+`RAMP(s, t1) - RAMP(s, t2)` (XMILE's RAMP has no end time), graphical functions as `<gf>` with
+explicit `<xpts>`, arrays as `<dimensions>` with one `<element subscript="a,b">` per element
+where a variable has per-element equations, a shift or subscripted constant values. Sums over a
+dimension are `SUM(x[county, *])` (the XMILE standard); PySD 3.14 cannot parse the `*`
+wildcard, so `array_sum="pysd"` writes `SUM(x[county, age!])` instead, the only difference
+(docs/export.md).
 """
 
 from __future__ import annotations
