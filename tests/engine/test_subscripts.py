@@ -123,6 +123,23 @@ def test_csv_columns_are_named_with_both_elements(toy):
     assert column_label(spec, "rural[north,young]", "en") == "Rural residents (North, 0-14)"
 
 
+def test_excel_sheet_of_a_two_dimensional_run(toy):
+    import io
+
+    import pandas as pd
+
+    from simulator.outputs.excel import run_workbook
+
+    spec, _, run = toy
+    cols = timeseries_columns(run)
+    book = pd.read_excel(io.BytesIO(run_workbook(spec, cols, {"time": {"stop": 2040}}, "en")), sheet_name=None,
+                         header=None)
+    sheet = next(iter(book.values()))
+    j = list(sheet.iloc[2]).index("urban[east,old]")
+    assert sheet.iloc[0, j] == "Urban residents (East, 65+)" and sheet.iloc[1, j] == "persons"
+    np.testing.assert_allclose(sheet.iloc[3:, j].astype(float), run.data["urban"][0, :, 2, 2])
+
+
 def test_delay3_of_a_subscripted_input_starts_at_it_and_keeps_its_dims(toy):
     _, model, run = toy
     births = (run.data["rural_births"] + run.data["urban_births"]).sum(axis=3)[0]
