@@ -133,7 +133,7 @@ def test_excel_sheet_of_a_two_dimensional_run(toy):
     spec, _, run = toy
     cols = timeseries_columns(run)
     book = pd.read_excel(io.BytesIO(run_workbook(spec, cols, {"time": {"stop": 2040}}, "en")), sheet_name=None,
-                         header=None)
+                         header=None, engine="openpyxl")
     sheet = next(iter(book.values()))
     j = list(sheet.iloc[2]).index("urban[east,old]")
     assert sheet.iloc[0, j] == "Urban residents (East, 65+)" and sheet.iloc[1, j] == "persons"
