@@ -196,9 +196,10 @@ class _Builder:
             node = equations.to_ir(spec, st.initial, owner=name, field=f"stocks.{name}.initial", initial=True)
             stock_inits[name] = ir.Assign(name, self.var_dims[name], node, name, "initial: " + _text(st.initial))
 
-        stock_order = self._order(stock_inits, "stocks", "initial values")
         run_order = self._order(self.run, "auxiliaries", "equations")
-        init_nodes = {**self.run, **self.init_over}
+        # stock initial values and equations at the start are one graph: an initial value may
+        # read an auxiliary (or flow) evaluated at the initial time, as in Vensim
+        init_nodes = {**self.run, **self.init_over, **stock_inits}
         init_order = self._order(init_nodes, "auxiliaries", "initial equations")
 
         states = []
@@ -216,7 +217,7 @@ class _Builder:
             dims={d: tuple(dim.elements) for d, dim in spec.dimensions.items()},
             constants={c: self.var_dims[c] for c in spec.constants},
             lookups={n: (tuple(map(float, lk.x)), tuple(map(float, lk.y))) for n, lk in spec.lookups.items()},
-            init=[stock_inits[s] for s in stock_order] + [init_nodes[n] for n in init_order],
+            init=[init_nodes[n] for n in init_order],
             init_states=init_states + self.hidden_init,
             rates=[self.run[n] for n in run_order],
             states=states,
@@ -241,6 +242,11 @@ class _Builder:
             return list(sorter.static_order())
         except graphlib.CycleError as exc:
             cycle = [self.labels.get(n, n) for n in exc.args[1]]
+            stock = next((n for n in exc.args[1] if n in self.spec.stocks), None)
+            if stock is not None:  # only the initial-time graph holds stocks (their initial values)
+                raise InputError(self.spec.path, f"stocks.{stock}.initial",
+                                 f"algebraic loop in {what} (the initial value reads an equation that "
+                                 f"reads the stock): {' -> '.join(cycle)}") from None
             first = next((n for n in exc.args[1] if not n.startswith("__")), exc.args[1][0])
             hint = ", smooth/delay3 start at their input" if what.startswith("initial") else ""
             raise InputError(self.spec.path, f"{table}.{first}",

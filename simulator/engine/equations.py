@@ -227,8 +227,6 @@ class _Translator:
             raise EquationError(f"unknown name '{name}'{suggest(name, self.spec.all_names() + ['time'])}")
         if kind == "lookup":
             raise EquationError(f"lookup '{name}' must be called, as {name}(x)")
-        if self.initial and kind in ("flow", "auxiliary"):
-            raise EquationError(f"an initial value may use constants and stocks, not the {kind} '{name}'")
         return ir.Ref(self.dims_of(name), name, kind)
 
     def shown_dims(self, x: ir.Node) -> list[str]:
