@@ -56,6 +56,9 @@ class CompiledModel:
     #: boundary flows: flows that only enter (+1) or only leave (-1) the stocks
     boundary_flows: dict[str, int] = field(default_factory=dict)
     _defaults: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    #: compiled kernels loaded in this process, by the set of constants given as time series
+    #: (`engine.kernel.kernel_for`)
+    kernels: dict = field(default_factory=dict, repr=False)
 
     def default_constants(self) -> dict[str, np.ndarray]:
         """Every constant's declared value as an internal array of shape (1, *shape) (a new
@@ -235,8 +238,8 @@ class _Builder:
 
     def _order(self, nodes: dict[str, ir.Assign], table: str, what: str) -> list[str]:
         deps = {}
-        for n, a in nodes.items():
-            deps[n] = {r for r in self._reads(a) if r in nodes}
+        for n, a in nodes.items():  # sorted: the same order in every process (the kernel's cache key)
+            deps[n] = sorted(r for r in self._reads(a) if r in nodes)
         sorter = graphlib.TopologicalSorter(deps)
         try:
             return list(sorter.static_order())
