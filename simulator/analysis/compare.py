@@ -128,7 +128,7 @@ def _target_column(indicator: str, value: float) -> str:
 
 
 def compare_scenarios(
-    scenarios: list[Any], *, dt: float | None = None, method: str = "euler"
+    scenarios: list[Any], *, dt: float | None = None, method: str | None = None
 ) -> Comparison:
     """Run each scenario and build the comparison table (see the module docstring)."""
     from simulator.analysis.results import timeseries_columns

@@ -74,13 +74,16 @@ class ModelEvaluator:
     scenario: Any
     names: tuple[str, ...]
     dt: float | None = None
-    integration: str = "euler"
+    #: euler or rk4; None: the model's time.method
+    integration: str | None = None
     columns: tuple[Column, ...] = field(init=False)
     years: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         spec = self.scenario.spec
         t = spec.time
+        if self.integration is None:
+            self.integration = t.method
         n_save = round((t.stop - t.start) / t.saveper) + 1
         self.years = tuple(int(round(t.start + i * t.saveper)) for i in range(n_save))
         cols: dict[str, Column] = {}
@@ -198,8 +201,10 @@ def sensitivity(
 
 
 def sweep_key(scenario: Any, method: str, samples: int, seed: int, chunk_size: int,
-              dt: float | None = None, integration: str = "euler") -> str:
-    """The chunk-folder key: scenario and model sha256, method, N, seed, chunk size (+ dt)."""
+              dt: float | None = None, integration: str | None = None) -> str:
+    """The chunk-folder key: scenario and model sha256, method, N, seed, chunk size, dt and the
+    integration method (None: the model's)."""
+    integration = integration or scenario.spec.time.method
     return chunk_key(scenario_sha256=scenario.sha256, model_sha256=scenario.spec.sha256, method=method,
                      samples=samples, seed=seed, chunk_size=chunk_size, dt=dt, integration=integration,
                      package_version=__version__)

@@ -23,8 +23,15 @@ def integration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dt", type=float, default=None, metavar="DT",
                         help="time step in years; must divide one year into whole steps "
                         "(default: the model's)")
-    parser.add_argument("--method", choices=("euler", "rk4"), default="euler",
-                        help="integration method (default: euler)")
+    parser.add_argument("--method", choices=("euler", "rk4"), default=None,
+                        help="integration method (default: the model's time.method, euler if it names none)")
+
+
+def method_text(method: str | None, scenarios: list[Any]) -> str:
+    """The integration method a command used, for its outputs: --method, else the models'."""
+    if method is not None:
+        return method
+    return "/".join(sorted({s.spec.time.method for s in scenarios})) or "euler"
 
 
 def lang_option(parser: argparse.ArgumentParser, what: str) -> None:

@@ -7,7 +7,8 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import PROG, check_dt, file_stem, integration_options, lang_option, load_distinct, out_folder
+from simulator.cli.common import (PROG, check_dt, file_stem, integration_options, lang_option, load_distinct,
+                                  method_text, out_folder)
 from simulator.errors import InputError
 
 
@@ -182,8 +183,9 @@ def handle(args: argparse.Namespace) -> int:
                       for s, _, f, summ, _ in finished}
             goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
             comparison = "charts/comparison.png"
+            shown = [s for s, *_ in finished]
             comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
-                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt), lang=lang)
+                             source_line=compare_line(shown, method_text(args.method, shown), args.dt), lang=lang)
         markdown = report_markdown(items, lang=lang, created=created, command=command,
                                    comparison_chart=comparison)
         (scratch / "report.md").write_text(markdown, encoding="utf-8")

@@ -18,6 +18,8 @@ SPEC = load_model(bundled_model_path())
 MODEL = compile_model(SPEC)
 COUNTIES = SPEC.elements("county")
 DT = SPEC.time.dt
+#: the hand computations below follow Euler steps of this size
+EULER_DT = 0.25
 C = {name: c.value for name, c in SPEC.constants.items()}
 
 #: every rate that moves people between rural places, towns and other regions
@@ -72,7 +74,7 @@ def test_without_migration_the_rate_moves_by_natural_change_and_reclassification
     """Hand computation, step by step (Euler): per county, the rural share r and residents P obey
     P' = (b - d) P and R' = (b - d - c a) R, c = reclassification_rate, a = perceived
     attractiveness (read from the run), b and d the crude rates from their constants."""
-    run = simulate(MODEL, NO_MIGRATION, saveper=DT,
+    run = simulate(MODEL, NO_MIGRATION, saveper=EULER_DT, dt=EULER_DT, method="euler",
                    outputs=["urbanization_rate", "perceived_attractiveness", "county_urbanization_rate"])
     attractiveness = run.data["perceived_attractiveness"][0]  # (n_t, n_county)
     urban = county_values("initial_urban_residents_by_county")
@@ -84,8 +86,8 @@ def test_without_migration_the_rate_moves_by_natural_change_and_reclassification
     for n, t in enumerate(run.times[:-1]):
         birth = C["initial_birth_rate"] * np.exp(-C["birth_rate_decline"] * (t - C["base_year"]))
         death = C["initial_death_rate"] + C["death_rate_increase"] * (t - C["base_year"])
-        grow = 1 + DT * (birth - death)
-        rural_share = rural_share * (grow - DT * C["reclassification_rate"] * attractiveness[n]) / grow
+        grow = 1 + EULER_DT * (birth - death)
+        rural_share = rural_share * (grow - EULER_DT * C["reclassification_rate"] * attractiveness[n]) / grow
         residents = residents * grow
         expected.append(1 - rural_share @ residents / residents.sum())
     np.testing.assert_allclose(run.data["urbanization_rate"][0], expected, rtol=0, atol=1e-12)
@@ -123,14 +125,15 @@ def test_with_zero_quota_and_tight_land_housing_and_attractiveness_suffer():
 
 
 def test_land_development_draws_down_the_quota():
-    """Quota conservation every step: allocated = developed + lapsed + change of the stock."""
-    run = simulate(MODEL, {}, saveper=DT)
+    """Quota conservation every (Euler) step: allocated = developed + lapsed + change of the stock."""
+    run = simulate(MODEL, {}, saveper=EULER_DT, dt=EULER_DT, method="euler")
     quota = run.data["land_quota"][0]
     inflow = run.data["land_quota_allocation"][0]
     outflow = run.data["land_development"][0] + run.data["land_quota_lapse"][0]
-    np.testing.assert_allclose(np.diff(quota, axis=0), DT * (inflow - outflow)[:-1], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(np.diff(quota, axis=0), EULER_DT * (inflow - outflow)[:-1], rtol=1e-9, atol=1e-6)
     land = run.data["urban_construction_land"][0]
-    np.testing.assert_allclose(np.diff(land, axis=0), DT * run.data["land_development"][0][:-1], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(np.diff(land, axis=0), EULER_DT * run.data["land_development"][0][:-1],
+                               rtol=1e-9, atol=1e-6)
     assert (run.data["land_development"][0] <= quota / C["quota_drawdown_time"] + 1e-9).all()
 
 
@@ -180,14 +183,18 @@ def test_everything_at_once_at_the_extremes_stays_finite():
 # ----------------------------------------------------------------------------- integration error
 
 
-def test_integration_error_is_below_a_tenth_of_a_point_in_2035():
-    euler = rate_2035(simulate(MODEL, {}, outputs=["urbanization_rate"]))
+def test_integration_error_is_below_two_hundredths_of_a_point_in_2035():
+    """The model's method and DT (RK4, 0.5) against DT/2 and against Euler at fine steps."""
+    assert (SPEC.time.method, DT) == ("rk4", 0.5)
+    chosen = rate_2035(simulate(MODEL, {}, outputs=["urbanization_rate"]))
     half = rate_2035(simulate(MODEL, {}, dt=DT / 2, outputs=["urbanization_rate"]))
-    rk4 = rate_2035(simulate(MODEL, {}, method="rk4", outputs=["urbanization_rate"]))
-    assert abs(euler - half) < 0.1 * PP
-    assert abs(euler - rk4) < 0.1 * PP
-    # the errors are real (not identical runs), and Euler converges towards RK4 as DT halves
-    assert abs(half - rk4) < abs(euler - rk4)
+    euler = {dt: rate_2035(simulate(MODEL, {}, dt=dt, method="euler", outputs=["urbanization_rate"]))
+             for dt in (0.25, 1 / 64, 1 / 128)}
+    assert abs(chosen - half) < 0.001 * PP
+    assert abs(chosen - euler[1 / 128]) < 0.02 * PP
+    # Euler at the old default (0.25) was 0.1 pp off; it converges towards RK4 as its DT shrinks
+    assert 0.05 * PP < abs(chosen - euler[0.25])
+    assert abs(chosen - euler[1 / 128]) < abs(chosen - euler[1 / 64]) < abs(chosen - euler[0.25])
 
 
 # ----------------------------------------------------------------------------- levers

@@ -69,7 +69,8 @@ def col(run, name, county=None, index=0):
 
 
 def test_time_and_county_dimension(spec, baseline):
-    assert (spec.time.start, spec.time.stop, spec.time.dt, spec.time.saveper) == (2020, 2035, 0.25, 1)
+    assert (spec.time.start, spec.time.stop, spec.time.dt, spec.time.saveper) == (2020, 2035, 0.5, 1)
+    assert spec.time.method == "rk4"
     assert spec.elements("county") == COUNTIES
     assert list(baseline.times) == list(range(2020, 2036))
 
@@ -415,8 +416,8 @@ def test_service_completions_follow_starts_through_a_third_order_delay(model, sp
     """Stop all investment at the end of 2025: completions fade through a DELAY3 (three first-order
     stages of delay/3 each, hand-integrated here from the recorded starts), not at once."""
     stop = TimeSeries(np.array([2020.0, 2025.0, 2025.0 + 1e-6]), np.array([1.0, 1.0, 0.0]))
-    dt = spec.time.dt
-    run = simulate(model, {"service_investment_multiplier": stop}, saveper=dt,
+    dt = 0.25  # hand-integrated by Euler steps below
+    run = simulate(model, {"service_investment_multiplier": stop}, saveper=dt, dt=dt, method="euler",
                    outputs=["school_completions", "school_desired_starts", "fiscal_coverage"])
     starts = run.data["school_desired_starts"][0] * run.data["fiscal_coverage"][0]
     completions = run.data["school_completions"][0]
