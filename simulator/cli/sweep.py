@@ -42,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     import time
 
     from simulator.analysis.chunks import DEFAULT_CHUNK, remove_chunks
-    from simulator.analysis.sampling import DEFAULT_SEED, samples_rows
+    from simulator.analysis.sampling import DEFAULT_SEED, check_method, samples_rows, sampling_groups
     from simulator.analysis.sweep import chunk_folder, run_sweep, sweep_key
     from simulator.outputs.sweep_files import write_sweep
 
@@ -62,8 +62,12 @@ def handle(args: argparse.Namespace) -> int:
     seed = DEFAULT_SEED if args.seed is None else args.seed
     chunk = args.chunk_size or DEFAULT_CHUNK
     workers = args.workers or os.cpu_count() or 1
+    why = check_method(args.method, list(scenario.uncertain.values()))
+    if why is not None:
+        raise InputError(args.scenario, "--method", why)
+    groups = sampling_groups(list(scenario.uncertain), list(scenario.uncertain.values()))
     k = len(scenario.uncertain)
-    runs = samples_rows(args.method, args.samples, k)
+    runs = samples_rows(args.method, args.samples, len(groups))
     if args.method == "sobol" and args.samples & (args.samples - 1):
         print(f"{PROG}: note: --samples {args.samples} is not a power of 2; Sobol' sequences converge "
               f"best with N = 2^m (e.g. {1 << args.samples.bit_length()})", file=sys.stderr)
