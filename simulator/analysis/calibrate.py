@@ -386,22 +386,25 @@ def fit_table(problem: Problem, values: dict[str, float], role: str = "fit") -> 
 
 
 def point_row(o: Observation, simulated: float) -> dict[str, Any]:
-    """One compared point as plain data."""
+    """One compared point as plain data: observed, simulated, error, error / sigma, and for an
+    inequality whether it holds."""
+    err = simulated - float(o.value)
+    holds = None if o.bound is None else bool(simulated >= o.value if o.bound == "lower" else simulated <= o.value)
     return {"year": o.year, "series": o.series, "observed": float(o.value), "simulated": simulated,
-            "sigma": float(o.sigma), "kind": o.kind, "bound": o.bound, "role": o.role, "at": o.at,
-            "row": list(o.row), "element": None}
+            "error": err, "relative_error": err / o.value if o.value else float("nan"), "z": err / o.sigma,
+            "sigma": float(o.sigma), "kind": o.kind, "source": o.source, "bound": o.bound, "holds": holds,
+            "role": o.role, "at": o.at, "row": list(o.row), "element": None}
 
 
-def bound_rows(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]]:
-    """The inequality observations at `values`: each with its simulated value and whether it holds."""
-    idx = [j for j, o in enumerate(problem.observations) if o.bound is not None]
+def compared_rows(problem: Problem, values: dict[str, float], keep: Callable[[Observation], bool]) -> list[dict]:
+    """`point_row` of every observation `keep` selects, simulated at `values` (one run)."""
+    idx = [j for j, o in enumerate(problem.observations) if keep(o)]
     if not idx:
         return []
     sim = simulate_observations(problem, theta_of(problem, values))[0]
-    out = []
-    for j in idx:
-        o = problem.observations[j]
-        row = point_row(o, float(sim[j]))
-        row["holds"] = bool(sim[j] >= o.value if o.bound == "lower" else sim[j] <= o.value)
-        out.append(row)
-    return out
+    return [point_row(problem.observations[j], float(sim[j])) for j in idx]
+
+
+def bound_rows(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]]:
+    """The inequality observations at `values`, each with `holds`."""
+    return compared_rows(problem, values, lambda o: o.bound is not None)

@@ -25,10 +25,9 @@ from simulator.analysis.calibrate import (
     FitResult,
     Problem,
     bound_rows,
+    compared_rows,
     fit,
     fit_table,
-    simulate_observations,
-    theta_of,
 )
 from simulator.analysis.calspec import CalibrationSpec
 from simulator.analysis.posterior import PosteriorResult, predictive, sample_posterior
@@ -58,18 +57,7 @@ class CalibrationRun:
 
 def check_rows(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]]:
     """Each `check` observation at `values`: observed, simulated, error, error / sigma."""
-    idx = [j for j, o in enumerate(problem.observations) if o.role == "check"]
-    if not idx:
-        return []
-    sim = simulate_observations(problem, theta_of(problem, values))[0]
-    out = []
-    for j in idx:
-        o = problem.observations[j]
-        err = float(sim[j] - o.value)
-        out.append({"year": o.year, "series": o.series, "observed": o.value, "simulated": float(sim[j]),
-                    "error": err, "relative_error": err / o.value if o.value else float("nan"),
-                    "z": err / o.sigma, "sigma": o.sigma, "bound": o.bound, "kind": o.kind, "source": o.source})
-    return out
+    return compared_rows(problem, values, lambda o: o.role == "check")
 
 
 def run_calibration(spec: CalibrationSpec, *, holdout_after: int | None = None, posterior: bool = True,

@@ -176,6 +176,13 @@ def fit_table_markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _point_name(series: str, row: Sequence[Any]) -> str:
+    """A series name that says which element a point is, e.g. 'share[county] (kongtong)'."""
+    if not row or not series.endswith("]") or str(row[1]) in series:
+        return series
+    return f"{series} ({row[1]})"
+
+
 def points_markdown(run: CalibrationRun) -> str:
     """Every observation: observed, sigma, MAP value, the 5–95% band of the simulated value over
     the posterior and the predictive band (with the observation error)."""
@@ -187,8 +194,7 @@ def points_markdown(run: CalibrationRun) -> str:
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for o, s, b in zip(run.problem.observations, sim, bands):
         role = o.role + (f" ({o.bound} bound)" if o.bound else "")
-        name = o.series if not o.row or o.row[1] in o.series or not o.series.endswith("]") else \
-            f"{o.series} ({o.row[1]})"
+        name = _point_name(o.series, o.row)
         pred = f"{b['pred_p5']:.6g} – {b['pred_p95']:.6g}" if b else "–"
         out.append(f"| {name} | {o.year} | {role} | {o.value:.6g} | {o.sigma:.3g} | {s:.6g} | {_band(b)} | "
                    f"{pred} | {o.kind} |")
@@ -236,7 +242,8 @@ def _error_text(c: dict[str, Any]) -> str:
     """An error in the unit a reader expects: pp for shares and rates, per mille for small rates
     (crude birth and death rates), else absolute and relative."""
     if 0 < abs(c["observed"]) < 1 and ("rate" in c["series"] or "share" in c["series"]):
-        return f"{1000 * c['error']:+.2f} ‰" if abs(c["observed"]) < 0.05 else f"{100 * c['error']:+.2f} pp"
+        small_rate = abs(c["observed"]) < 0.05 and "share" not in c["series"]
+        return f"{1000 * c['error']:+.2f} ‰" if small_rate else f"{100 * c['error']:+.2f} pp"
     return f"{c['error']:+.4g} ({100 * c['relative_error']:+.2f}%)"
 
 
@@ -250,7 +257,8 @@ def checks_markdown(run: CalibrationRun) -> str:
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c in run.checks:
         b = bands.get((c["series"], c["year"]))
-        out.append(f"| {c['series']} | {c['year']} | {c['observed']:.6g} | {c['simulated']:.6g} | {_error_text(c)} | "
+        out.append(f"| {_point_name(c['series'], c['row'])} | {c['year']} | {c['observed']:.6g} | "
+                   f"{c['simulated']:.6g} | {_error_text(c)} | "
                    f"{c['z']:+.2f} | {_band(b)} | {('yes' if b['inside'] else 'no') if b else '–'} |")
     if run.check_table:
         out += ["", "Out of sample, per series:", "", fit_table_markdown(run.check_table).rstrip()]

@@ -1,7 +1,7 @@
 """`uncertain: {posterior: FILE}`: joint draws of constants from a posterior file (e.g. the
 one `urbsd calibrate` writes beside scenarios/calibration.yaml).
 
-The file is CSV: lines starting with `#` are comments; then a header `draw` (optional),
+The file is CSV of numbers (no quoting): lines starting with `#` are comments; then a header `draw` (optional),
 one column per constant (`name`, or `name[element]` for one element of a subscripted
 constant) and `log_prob` (optional, ignored); then one row of numbers per draw.
 
@@ -14,9 +14,7 @@ constant's bounds.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 import re
 from pathlib import Path
@@ -109,11 +107,8 @@ def read_posterior(raw: Any, folder: Path, spec: Any, file: str) -> JointSample:
              if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         raise one_line_error(file, "uncertain.posterior", f"{ref!r} has no header and draws")
-    try:
-        rows = [(i, next(csv.reader(io.StringIO(ln)))) for i, ln in lines]
-    except csv.Error as exc:
-        raise one_line_error(file, "uncertain.posterior", f"{ref!r}: {exc}") from None
-    header = [h.strip() for h in rows[0][1]]
+    rows = [(i, [f.strip() for f in ln.split(",")]) for i, ln in lines]  # numbers only: no quoting
+    header = rows[0][1]
     if len(set(header)) != len(header):
         raise one_line_error(file, "uncertain.posterior", f"{ref!r}: a column name appears twice")
     names = [h for h in header if h not in SPECIAL]
@@ -126,21 +121,27 @@ def read_posterior(raw: Any, folder: Path, spec: Any, file: str) -> JointSample:
                                  f"{ref!r} has no column {missing[0]!r}{suggest(missing[0], names)}")
         names = list(dict.fromkeys(wanted))
     index = [header.index(n) for n in names]
-    values = np.empty((len(rows) - 1, len(names)))
-    for r, (line, row) in enumerate(rows[1:]):
+    body = rows[1:]
+    for line, row in body:
         if len(row) != len(header):
             raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}: {len(row)} fields, "
                                                               f"the header has {len(header)}")
-        for j, k in enumerate(index):
-            try:
-                x = float(row[k])
-            except ValueError:
-                raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}, column {header[k]}: "
-                                                                  f"not a number ({row[k][:20]!r})") from None
-            if not math.isfinite(x):
-                raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}, column {header[k]}: "
-                                                                  "not a finite number")
-            values[r, j] = x
+    try:  # fast path; on any bad cell, find it below to name its line
+        values = np.array([[row[k] for k in index] for _, row in body], dtype=float).reshape(len(body), len(index))
+        ok = bool(np.all(np.isfinite(values)))
+    except ValueError:
+        ok = False
+    if not ok:
+        for line, row in body:
+            for k in index:
+                try:
+                    x = float(row[k])
+                except ValueError:
+                    raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}, column {header[k]}: "
+                                                                      f"not a number ({row[k][:20]!r})") from None
+                if not math.isfinite(x):
+                    raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}, column {header[k]}: "
+                                                                      "not a finite number")
     for j, name in enumerate(names):
         base, _ = _column(name, spec, file, f"uncertain.posterior ({ref} column {name})")
         b = bounds_of(spec.constants[base])
