@@ -85,3 +85,21 @@ def toy_spec(tmp_path: Path, write_model, truth: dict[str, float] | None = None,
     write_data(tmp_path / "data.csv", [(*k, by_row[k], sig[k[2]]) for k in keys]
                + [(0, "toy", "rural_count", 1000.0, 10.0)])
     return path
+
+
+def element_spec(tmp_path: Path, write_model) -> Path:
+    """A spec fitting one element, rate[b], of a subscripted constant (lognormal prior)."""
+    write_model({
+        "dimensions": {"place": {"elements": ["a", "b"]}},
+        "constants": {"rate": element(dims=["place"], value={"a": 0.1, "b": 0.2}, bounds=[0, 1], unit="1/year")},
+        "stocks": {"x": element(dims=["place"], initial=100, outflows=["out"], unit="person")},
+        "flows": {"out": element(dims=["place"], equation="rate * x", unit="person/year")},
+        "auxiliaries": {"share_a": element(equation="x[a] / sum(x)")},
+    })
+    (tmp_path / "data.csv").write_text("year,area,indicator,value,sigma\n5,all,share_a,0.4,0.01\n", encoding="utf-8")
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "el", "model": "model.yaml", "data": "data.csv", "run": {"start": 0, "stop": 5},
+        "parameters": {"rate[b]": {"prior": {"dist": "lognormal", "median": 0.2, "sigma": 1.0}}},
+        "observations": [{"row": [5, "all", "share_a"], "model": "x[a] / (x[a] + x[b])"}]}), encoding="utf-8")
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from calib_helpers import toy_spec
+from calib_helpers import element_spec, toy_spec
 
 from simulator.analysis import calibrate as cal
 from simulator.analysis.calrun import default_spec_path
@@ -76,21 +76,7 @@ def test_bad_spec_is_one_line_naming_the_field(tmp_path, write_model, change, fi
 
 def test_an_element_of_a_subscripted_constant_is_fitted_alone(write_model, tmp_path):
     """`name[element]` parameters set one element; the other elements keep the model's values."""
-    from conftest import element
-
-    write_model({
-        "dimensions": {"place": {"elements": ["a", "b"]}},
-        "constants": {"rate": element(dims=["place"], value={"a": 0.1, "b": 0.2}, bounds=[0, 1], unit="1/year")},
-        "stocks": {"x": element(dims=["place"], initial=100, outflows=["out"], unit="person")},
-        "flows": {"out": element(dims=["place"], equation="rate * x", unit="person/year")},
-        "auxiliaries": {"share_a": element(equation="x[a] / sum(x)")},
-    })
-    (tmp_path / "data.csv").write_text("year,area,indicator,value,sigma\n5,all,share_a,0.4,0.01\n", encoding="utf-8")
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump({
-        "name": "el", "model": "model.yaml", "data": "data.csv", "run": {"start": 0, "stop": 5},
-        "parameters": {"rate[b]": {"prior": {"dist": "lognormal", "median": 0.2, "sigma": 1.0}}},
-        "observations": [{"row": [5, "all", "share_a"], "model": "x[a] / (x[a] + x[b])"}]}), encoding="utf-8")
+    spec_path = element_spec(tmp_path, write_model)
     spec = load_calibration_spec(spec_path)
     (p,) = spec.parameters
     assert (p.name, p.constant, p.element, p.default) == ("rate[b]", "rate", ("b",), 0.2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from calib_helpers import toy_spec
+from calib_helpers import element_spec, toy_spec
 
 from simulator.cli import main
 from simulator.scenario.resolve import load_scenario
@@ -104,3 +104,20 @@ def test_a_bad_spec_is_one_line(tmp_path, capsys):
     assert main(["calibrate", "--spec", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "spec.yaml" in err and "required" in err
+
+
+def test_an_element_wise_fit_is_written_as_a_mapping_that_a_scenario_reads(tmp_path, write_model, capsys):
+    spec = element_spec(tmp_path, write_model)
+    out = tmp_path / "out"
+    assert main(["calibrate", "--spec", str(spec), "--out", str(out), *FAST]) == 0
+    data = yaml.safe_load((out / "calibration.yaml").read_text(encoding="utf-8"))
+    assert set(data["set"]["rate"]) == {"a", "b"} and data["set"]["rate"]["a"] == 0.1  # a keeps the model's value
+    header = next(ln for ln in (out / "calibration-posterior.csv").read_text(encoding="utf-8").splitlines()
+                  if not ln.startswith("#"))
+    assert header == "draw,rate[b],log_prob"
+    child = out / "child.yaml"
+    child.write_text("name: child\nextends: calibration\nuncertain: {posterior: calibration-posterior.csv}\n",
+                     encoding="utf-8")
+    scenario = load_scenario(child)
+    assert list(scenario.params["rate"]) == [0.1, pytest.approx(data["set"]["rate"]["b"])]
+    assert scenario.uncertain["rate[b]"].dist == "posterior"
