@@ -114,9 +114,12 @@ class ModelView:
         self._defaults: dict[str, np.ndarray] | None = None
 
     def defaults(self) -> dict[str, np.ndarray]:
-        """Every constant's declared value, (1, width) (computed once; not to be modified)."""
+        """Every constant's value in the model file, (1, width) with the elements flattened in
+        declared order (row-major over its dims); computed once, not to be modified."""
         if self._defaults is None:
-            self._defaults = self.model.default_constants()
+            internal = self.model.default_constants()
+            self._defaults = {name: np.asarray(self.model.declared(name, arr, lead=1), dtype=float).reshape(1, -1)
+                              for name, arr in internal.items()}
         return self._defaults
 
     def flat(self, name: str, element: tuple[str, ...]) -> int:

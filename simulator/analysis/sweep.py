@@ -125,7 +125,8 @@ class ModelEvaluator:
             base, _, element = name.partition("[")
             if element:  # one element of a subscripted constant (a posterior column `name[element]`)
                 width = model.widths[base]
-                current = np.asarray(params[base] if base in params else model.default_constants()[base], dtype=float)
+                current = np.asarray(params[base] if base in params else
+                                     model.declared(base, model.default_constants()[base], lead=1), dtype=float)
                 arr = np.broadcast_to(current.reshape(-1, width) if current.ndim else current, (n, width)).copy()
                 dim = model.dims[base][0]
                 arr[:, list(self.scenario.spec.elements(dim)).index(element.rstrip("]"))] = col

@@ -72,7 +72,7 @@ def _posterior_line(run: CalibrationRun, posterior_file: str | None) -> list[str
 def _set_lines(run: CalibrationRun) -> list[str]:
     """`set:` entries: one per fitted constant; an element-wise constant as a mapping."""
     result, post = run.result, _post_by_name(run)
-    defaults = run.problem.model.default_constants()
+    defaults = run.spec.view.defaults()
     lines, done = [], set()
     for p in run.constant_parameters():
         se = result.std_errors.get(p.name, math.nan)

@@ -146,3 +146,35 @@ def test_the_shipped_spec_recovers_known_pingliang_constants(shipped):
     result = cal.fit(small, n_search=64, n_starts=2, seed=1)
     for name, value in truth.items():
         assert result.values[name] == pytest.approx(value, rel=1e-4)
+
+
+def test_a_county_by_age_model_is_calibrated_by_element_and_by_age_share(tmp_path):
+    """Two dimensions (the engine's county x age toy): an age-specific death rate and a scalar rate
+    recovered from synthetic age shares and crude death rates."""
+    model = REPO / "tests" / "data" / "county_age.yaml"
+    (tmp_path / "data.csv").write_text("year,area,indicator,value,sigma\n" + "".join(
+        f"{y},all,{ind},0.5,{s}\n" for y in (2025, 2030) for ind, s in
+        (("share_old", 0.005), ("urban_share", 0.005), ("crude_death_rate", 0.0005))), encoding="utf-8")
+    old = "(sum(rural[:, old]) + sum(urban[:, old])) / (sum(rural) + sum(urban))"
+    cdr = "(sum(rural_deaths) + sum(urban_deaths)) / (sum(rural) + sum(urban))"
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump({
+        "name": "ca", "model": str(model), "data": "data.csv", "run": {"start": 2020, "stop": 2030},
+        "parameters": {"death_rate[old]": {}, "migration_rate": {}},
+        "observations": [{"row": [y, "all", "share_old"], "model": old} for y in (2025, 2030)]
+        + [{"row": [y, "all", "urban_share"], "model": "sum(urban) / (sum(rural) + sum(urban))"} for y in (2025, 2030)]
+        + [{"row": [y, "all", "crude_death_rate"], "model": cdr, "at": "mean"} for y in (2025, 2030)],
+    }), encoding="utf-8")
+    problem = load_calibration_spec(spec_path).problem()
+    truth = {"death_rate[old]": 0.06, "migration_rate": 0.035}
+    sim = cal.simulate_observations(problem, cal.theta_of(problem, truth))[0]
+    import dataclasses
+
+    synthetic = dataclasses.replace(problem, observations=[dataclasses.replace(o, value=float(v))
+                                                           for o, v in zip(problem.observations, sim)])
+    result = cal.fit(synthetic, n_search=64, n_starts=2, seed=0)
+    for name, value in truth.items():
+        assert result.values[name] == pytest.approx(value, rel=1e-4)
+    # the other ages keep the model's death rates
+    params = problem.to_params({k: np.array([v]) for k, v in truth.items()})
+    assert params["death_rate"].tolist() == [[0.001, 0.003, 0.06]]  # one run
