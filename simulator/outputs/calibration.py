@@ -124,7 +124,8 @@ def calibration_yaml(run: CalibrationRun, data_files: Sequence[str], model_ref: 
     lines += _posterior_line(run, posterior_file)
     w = run.spec.write
     label = w.label.model_dump() if w.label is not None else {"zh": w.name, "en": w.name}
-    lines += ["", f"name: {w.name}", f"label: {{zh: {label['zh']}, en: {label['en']}}}", f"model: {model_ref}", "set:"]
+    lines += ["", f"name: {w.name}", "kind: support   # values other scenarios extend, not a policy (urbsd compare skips it)",
+              f"label: {{zh: {label['zh']}, en: {label['en']}}}", f"model: {model_ref}", "set:"]
     lines += _set_lines(run)
     return "\n".join(lines) + "\n"
 

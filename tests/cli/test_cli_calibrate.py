@@ -28,6 +28,7 @@ def test_calibrate_writes_the_scenario_and_its_posterior_which_a_scenario_can_dr
     data = yaml.safe_load(text)
     assert set(data["set"]) == {"migration_rate", "death_rate"}
     assert "Posterior: emcee" in text and "calibration-posterior.csv" in text
+    assert load_scenario(out / "calibration.yaml").kind == "support"  # not a policy: compare skips it
     body = (out / "calibration-posterior.csv").read_text(encoding="utf-8").splitlines()
     header = next(ln for ln in body if not ln.startswith("#"))
     assert header == "draw,migration_rate,death_rate,log_prob"
