@@ -308,6 +308,9 @@ def fit(problem: Problem, n_search: int = 2048, n_starts: int = 3, seed: int = 0
     from scipy.optimize import least_squares
     from scipy.stats import qmc
 
+    from simulator.analysis.limits import max_runs_per_call
+
+    batch = max(1, min(batch, max_runs_per_call(problem.model)))  # bounded memory per vectorized call
     lo, hi = problem.lows(), problem.highs()
     width = np.where(hi > lo, hi - lo, 1.0)
     k = len(lo)

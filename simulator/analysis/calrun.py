@@ -14,6 +14,7 @@ written here; `simulator.cli.calibrate` writes the files):
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from simulator.analysis.calibrate import (
     fit_table,
 )
 from simulator.analysis.calspec import CalibrationSpec
+from simulator.analysis.limits import MAX_SWEEP_BYTES, check_call_runs
 from simulator.analysis.posterior import PosteriorResult, predictive, sample_posterior
 from simulator.errors import InputError
 
@@ -60,6 +62,21 @@ def check_rows(problem: Problem, values: dict[str, float]) -> list[dict[str, Any
     return compared_rows(problem, values, lambda o: o.role == "check")
 
 
+def check_work(spec: CalibrationSpec, walkers: int, steps: int, n_search: int) -> None:
+    """Refuse (one line, before any run) a calibration that would not fit in memory: the walkers
+    are one vectorized call; the search points and the chain (steps x walkers x parameters, and
+    the log posterior) are held whole. The limits are `simulator.analysis.limits`'."""
+    k = len(spec.parameters)
+    if walkers:
+        check_call_runs(walkers, spec.model, "--walkers", walkers, "use fewer --walkers")
+    points = 2 ** max(1, math.ceil(math.log2(max(n_search, 2))))
+    for flag, value, need in (("--samples", n_search, points * (k + 2) * 8),
+                              ("--steps", steps, steps * walkers * (k + 1) * 8)):
+        if need > MAX_SWEEP_BYTES:
+            raise InputError("command line", flag, f"{value:,} needs about {need / 1e9:,.1f} GB of memory; the "
+                             f"limit is {MAX_SWEEP_BYTES / 1e9:g} GB: use a smaller {flag}")
+
+
 def run_calibration(spec: CalibrationSpec, *, holdout_after: int | None = None, posterior: bool = True,
                     walkers: int | None = None, steps: int | None = None, seed: int | None = None,
                     draws: int | None = None, n_search: int | None = None, n_starts: int | None = None,
@@ -80,6 +97,8 @@ def run_calibration(spec: CalibrationSpec, *, holdout_after: int | None = None, 
                              f"must be even and at least 2 per fitted parameter ({2 * k} for {k}), not {walkers}")
         if steps < 10:
             raise InputError("command line", "--steps", f"must be at least 10, not {steps}")
+    check_work(spec, walkers if posterior else 0, steps if posterior else 0,
+               spec.fit.search if n_search is None else n_search)
     problem = spec.problem(holdout_after)
     if holdout_after is not None:
         if not any(o.year > holdout_after for o in spec.observations):

@@ -89,6 +89,9 @@ def test_the_checkout_scenarios_folder_is_the_default_and_an_installed_package_i
     (["--holdout-after", "10"], "--holdout-after"),
     (["--holdout-after", "-1"], "--holdout-after"),
     (["--spec", "no/such/spec.yaml"], "--spec"),
+    (["--walkers", "100000000"], "--walkers"),  # one vectorized call too large for memory
+    (["--steps", "100000000"], "--steps"),  # the chain would not fit in memory
+    (["--samples", "1000000000"], "--samples"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(spec, tmp_path, capsys, argv, field):
     out = tmp_path / "out"
