@@ -227,15 +227,18 @@ def run_summary(scenario: Any, run: Any, frame: Table, targets: list[dict]) -> d
     }
 
 
-def source_line(scenario: Any, run: Any, today: str | None = None) -> str:
-    """The provenance line under a chart: scenario, model and scenario sha256, method, version, date."""
+def source_line(scenario: Any, run: Any, today: str | None = None, *, dated: bool = True) -> str:
+    """The provenance line under a chart: scenario, model and scenario sha256, method, version, and
+    the date unless `dated` is False (a chart that must come out byte-identical on a rerun)."""
     import datetime as _dt
 
     from simulator.bundled import __version__
 
-    today = today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    return (
+    line = (
         f"情景/scenario: {scenario.name} · 模型/model: {scenario.spec.name} "
         f"sha256 {scenario.spec.sha256[:12]} · 情景/scenario sha256 {scenario.sha256[:12]} · "
-        f"{run.method} dt={run.dt:g} · urbsd {__version__} · {today}"
+        f"{run.method} dt={run.dt:g} · urbsd {__version__}"
     )
+    if not dated:
+        return line
+    return f"{line} · {today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()}"

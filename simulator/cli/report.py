@@ -7,7 +7,16 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import PROG, check_dt, file_stem, integration_options, lang_option, load_distinct, out_folder
+from simulator.cli.common import (
+    PROG,
+    check_dt,
+    file_stem,
+    integration_options,
+    lang_option,
+    load_distinct,
+    map_option,
+    out_folder,
+)
 from simulator.errors import InputError
 
 
@@ -36,6 +45,7 @@ def add_parser(sub: Any) -> None:
                      help="also write report.pdf (A4; needs WeasyPrint, pip install 'urbsd[pdf]', "
                      "and the Pango library)")
     integration_options(rep)
+    map_option(rep)
 
 
 def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
@@ -57,7 +67,7 @@ def _land_band(spec: Any) -> tuple[float, float] | None:
 
 def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
                    folder: Path, counties: dict[str, dict[str, str]],
-                   band: tuple[float, float] | None) -> dict[str, str]:
+                   band: tuple[float, float] | None, map_from: int | None = None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
     from simulator.analysis.comparator import comparator_line
     from simulator.analysis.results import source_line
@@ -84,6 +94,12 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
         draw("gap", charts.gap_chart, frame)
     if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
         draw("counties", charts.county_chart, frame, counties, summary["targets"])
+    from simulator.outputs.county_map import scenario_map
+
+    draw_map = scenario_map(scenario, run, frame, lang=lang, from_year=map_from)
+    if draw_map is not None:  # the county map, beside the county small multiples
+        drawn["county_map"] = (rel / "county-map.png").as_posix()
+        draw_map(folder / drawn["county_map"])
     if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
         planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
         draw("land", charts.land_chart, frame, counties, band=band,
@@ -113,6 +129,10 @@ def handle(args: argparse.Namespace) -> int:
         if missing:
             raise InputError("command line", "--pdf", missing)
     loaded = load_distinct(args.scenarios, "a report needs distinct scenarios")
+    from simulator.outputs.county_map import check_from_year
+
+    for scenario, _ in loaded:
+        check_from_year(args.map_from, scenario.spec)
     name = f"{file_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
     folder = out_folder(args.out, f"{name}-{args.lang}")
 
@@ -162,7 +182,8 @@ def handle(args: argparse.Namespace) -> int:
             counties, band = _county_labels(spec), _land_band(spec)
             items.append(ReportItem(
                 summary=summary,
-                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band),
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band,
+                                      args.map_from),
                 counties=counties,
                 land_band=band,
                 indicator_labels={t["indicator"]: {lg: column_label(spec, t["indicator"], lg) for lg in ("zh", "en")}
