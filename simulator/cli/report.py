@@ -48,23 +48,6 @@ def add_parser(sub: Any) -> None:
     map_option(rep)
 
 
-def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
-    """{element: {zh, en}} of the dimension the county rates are subscripted by ({}: none)."""
-    dims = spec.element("county_urbanization_rate").dims if spec.kind("county_urbanization_rate") else None
-    if not dims:
-        return {}
-    dim = spec.dimensions[dims[0]]
-    labels = dim.labels or {}
-    return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
-            for e in dim.elements}
-
-
-def _land_band(spec: Any) -> tuple[float, float] | None:
-    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
-    land = spec.constants.get("planned_land_per_person")
-    return tuple(land.bounds) if land is not None and land.bounds else None
-
-
 def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
                    folder: Path, counties: dict[str, dict[str, str]],
                    band: tuple[float, float] | None, map_from: int | None = None) -> dict[str, str]:
@@ -129,7 +112,7 @@ def handle(args: argparse.Namespace) -> int:
         if missing:
             raise InputError("command line", "--pdf", missing)
     loaded = load_distinct(args.scenarios, "a report needs distinct scenarios")
-    from simulator.outputs.county_map import check_from_year
+    from simulator.outputs.county_map import check_from_year, county_labels, land_band
 
     for scenario, _ in loaded:
         check_from_year(args.map_from, scenario.spec)
@@ -179,7 +162,7 @@ def handle(args: argparse.Namespace) -> int:
                 mc = sweep_summary(sweep)
                 files["sweep"] = f"summaries/{stem}-montecarlo.json"
                 (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
-            counties, band = _county_labels(spec), _land_band(spec)
+            counties, band = county_labels(spec), land_band(spec)
             items.append(ReportItem(
                 summary=summary,
                 charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band,

@@ -111,15 +111,22 @@ def check_from_year(year: int | None, spec: Any, source: str = "command line") -
                          f"({years[0]}–{years[-2] if len(years) > 1 else years[0]}), not {year}")
 
 
-def _counties(spec: Any) -> dict[str, dict[str, str]]:
-    """{element: {zh, en}} of the dimension the map variables are subscripted by ({}: none)."""
-    for var in MAP_VARIABLES:
-        if spec.kind(var.name) and spec.element(var.name).dims:
-            dim = spec.dimensions[spec.element(var.name).dims[0]]
+def county_labels(spec: Any, variables: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+    """{element: {zh, en}} of the dimension the first subscripted one of `variables` (default: the
+    map's, the county urbanization rate first) is subscripted by; {} if none is."""
+    for name in variables or [v.name for v in MAP_VARIABLES]:
+        if spec.kind(name) and spec.element(name).dims:
+            dim = spec.dimensions[spec.element(name).dims[0]]
             labels = dim.labels or {}
             return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
                     for e in dim.elements}
     return {}
+
+
+def land_band(spec: Any) -> tuple[float, float] | None:
+    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
+    land = spec.constants.get("planned_land_per_person")
+    return (float(land.bounds[0]), float(land.bounds[1])) if land is not None and land.bounds else None
 
 
 def _rows_by(rows: Iterable[Mapping[str, str]], year: int) -> dict[tuple[str, str], float]:
@@ -182,7 +189,7 @@ def map_content(
 
     words = WORDS[check_lang(lang)]
     years = map_years(frame["time"], from_year)
-    counties = _counties(spec)
+    counties = county_labels(spec)
     shapes = load_shapes(counties) if counties and years else None
     if shapes is None or years is None:
         return None
@@ -201,10 +208,9 @@ def map_content(
             continue
         band, centre = None, var.centre
         if var.centre_band:
-            land = spec.constants.get("planned_land_per_person")
-            if land is None or not land.bounds:
+            band = land_band(spec)
+            if band is None:
                 continue
-            band = (float(land.bounds[0]), float(land.bounds[1]))
             centre = 0.5 * (band[0] + band[1])
         estimated, bounds = estimated_counties(var, counties, observed, years[0])
         if estimated == frozenset(counties):

@@ -176,7 +176,8 @@ _LAYOUT = {"width": 10.0, "side": 0.15, "gap": 0.2, "top": 0.55, "title": 0.3, "
 
 def _layout(n_rows: int, n_key: int, map_shape: float) -> dict[str, Any]:
     """Axes rectangles (figure fractions) of the fixed layout: `map_shape` is the maps' height over
-    width; a fixed layout, not constrained layout, because it is a third of the drawing time."""
+    width. Fixed rather than matplotlib's constrained layout: with it, an earlier version of this
+    figure took 4.1-4.3 CPU-s to draw against 2.5-2.8 s with the layout engine off."""
     lay = _LAYOUT
     col = (lay["width"] - 2 * lay["side"] - 2 * lay["gap"]) / 3
     map_h = min(col * map_shape, 3.0)
@@ -228,6 +229,7 @@ def county_map_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from simulator.outputs.geo import aspect as map_aspect
     from simulator.outputs.geo import interior_point
@@ -259,7 +261,7 @@ def county_map_figure(
                 ax = fig.add_axes(box)
                 fills.append(_draw_map(ax, shapes, outline, values, norm, cmap, estimated, labels, points, fmt,
                                        ratio))
-                ax.set_title(panel_title, fontsize=9)
+                ax.set_title(panel_title, fontsize=9, y=1.02)  # a fixed y: no automatic placement (time)
                 ax.set_gid(f"map:{q.key}:{which}")
             for which, mappable, box, label, marks in (("level", fills[0], level_rect, q.unit, q.band or ()),
                                                        ("change", fills[2], change_rect, q.change_unit, ())):
@@ -267,8 +269,13 @@ def county_map_figure(
                                    orientation="horizontal")
                 bar.set_label(label, fontsize=8)
                 bar.ax.tick_params(labelsize=7)
-                for mark in marks:  # the standard's band
-                    bar.ax.axvline(mark, color="#111111", lw=1.2)
+                if marks:  # the standard's band: its ends and middle are the ticks
+                    low, high = mappable.norm.vmin, mappable.norm.vmax
+                    bar.set_ticks(sorted({low, high, *marks, 0.5 * (marks[0] + marks[1])}))
+                    for mark in marks:
+                        bar.ax.axvline(mark, color="#111111", lw=1.2)
+                else:  # few ticks: each one is text to lay out (the slow part of drawing)
+                    bar.locator = MaxNLocator(6, steps=[1, 2, 5, 10])
                 centre = q.centre if which == "level" else 0.0
                 if centre is not None:
                     bar.ax.axvline(centre, color="#111111", lw=0.8, ls=":")
