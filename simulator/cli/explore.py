@@ -46,6 +46,7 @@ def handle(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise InputError("command line", "explore", f"needs the web packages ({exc.name} is missing): {INSTALL}") from None
     from simulator.explore.app import LOOPBACK_NAMES, create_app
+    from simulator.explore.fontcache import cache_folder
     from simulator.explore.serve import bind, is_loopback, serve
     from simulator.explore.session import Explorer
 
@@ -56,8 +57,9 @@ def handle(args: argparse.Namespace) -> int:
         if not loopback:
             print(f"urbsd: warning: listening on {args.host}: anyone who can reach this computer on port "
                   f"{sock.getsockname()[1]} can use the page (there is no login)", file=sys.stderr, flush=True)
-        explorer = Explorer(scenario, model, lang=args.lang)
+        explorer = Explorer(scenario, model, lang=args.lang, font_cache=cache_folder())
         explorer.font()  # the font subset is made once, before the first page asks for it
+        explorer.warm_up()
         app = create_app(explorer, allowed_hosts=LOOPBACK_NAMES if loopback else None)
         return serve(app, sock, open_browser=not args.no_browser)
     finally:

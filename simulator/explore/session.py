@@ -12,8 +12,10 @@ one vectorized batch, no background thread outliving it).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from simulator.explore.texts import TEXT, page_characters
 BAND_RUNS = 1000
 #: its seed: the default of `urbsd sweep` and `urbsd report`, so the page gives their probabilities
 BAND_SEED = 0
+#: answers kept for settings seen before (a slider dragged back and forth comes back to the same steps)
+CACHE = 512
 #: the most characters of typed text (pin names) one extra font subset holds
 EXTRA_CHARS = 400
 #: the keys each request may carry
@@ -37,15 +41,17 @@ class Explorer:
     """One scenario served to the page (see the module docstring)."""
 
     def __init__(self, scenario: Any, model: Any, *, lang: str = "zh", band_runs: int = BAND_RUNS,
-                 band_seed: int = BAND_SEED) -> None:
+                 band_seed: int = BAND_SEED, font_cache: Path | None = None) -> None:
         self.scenario = scenario
         self.model = model
         self.lang = lang
         self.band_runs = int(band_runs)
         self.band_seed = int(band_seed)
+        self.font_cache = font_cache
         self.levers: dict[str, Lever] = levers_of(scenario)
         self.history = history_points(scenario.spec)
         self.lock = threading.Lock()
+        self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.font_lock = threading.Lock()
         self._font: bytes | None = None
         self._extra: dict[str, bytes] = {}
@@ -70,12 +76,32 @@ class Explorer:
             return run_answer(scenario, self.model)
 
     def run(self, body: Any) -> dict[str, Any]:
-        """POST /api/run: the paths, county paths and targets for the page's settings."""
-        _, scenario = self.settings(body, "run")
+        """POST /api/run: the paths, county paths and targets for the page's settings.
+
+        The answer depends on nothing but the settings (the scenario and model are fixed), so
+        the last CACHE answers are kept; `cached` says whether this one was (`model_ms` is
+        then the time of the run that made it)."""
+        raw, scenario = self.settings(body, "run")
+        key = json.dumps(raw, sort_keys=True)
+        with self.lock:
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                return {**found, "cached": True}
         t0 = time.perf_counter()
         out = self.answer(scenario)
         out["model_ms"] = (time.perf_counter() - t0) * 1000.0
-        return out
+        with self.lock:
+            self._answers[key] = out
+            while len(self._answers) > CACHE:
+                self._answers.popitem(last=False)
+        return {**out, "cached": False}
+
+    def warm_up(self) -> None:
+        """Import and run once what the first band needs (scipy's distributions, the sampler), so
+        that a planner's first click on the band takes as long as the next ones."""
+        with self.lock:
+            band_answer(self.scenario, 2, self.band_seed)
 
     def band(self, body: Any) -> dict[str, Any]:
         """POST /api/band: the Monte Carlo band and target probabilities for the settings."""
@@ -170,10 +196,12 @@ class Explorer:
             return self._extra[chars]
 
     def font(self) -> bytes:
-        """The page's CJK font: the bundled Noto Sans CJK SC cut to `page_text()` (WOFF2, made once)."""
+        """The page's CJK font: the bundled Noto Sans CJK SC cut to `page_text()` (WOFF2, made once;
+        kept in `font_cache` between starts when one is given)."""
         with self.font_lock:
             if self._font is None:
+                from simulator.explore.fontcache import cached_subset
                 from simulator.outputs.webfont import font_subset_woff2
 
-                self._font = font_subset_woff2(self.page_text())
+                self._font = cached_subset(self.page_text(), font_subset_woff2, self.font_cache)
             return self._font

@@ -51,6 +51,7 @@ TEXT: dict[str, dict[str, str]] = {
     "pin": {"zh": "固定当前设置", "en": "Pin these settings"},
     "pin_default": {"zh": "设置{n}", "en": "Setting {n}"},
     "current": {"zh": "当前设置", "en": "Current settings"},
+    "apply": {"zh": "用这组设置", "en": "Use"},
     "remove": {"zh": "删除", "en": "Remove"},
     "no_pins": {"zh": "尚未固定任何设置：固定后可与当前设置并列比较。",
                 "en": "Nothing pinned yet: pinned settings are shown side by side with the current ones."},

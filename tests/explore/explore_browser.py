@@ -34,10 +34,13 @@ def fonts_conf(folder: Path) -> Path:
 
 
 @contextmanager
-def explore_server(*args: str, timeout: float = 120.0) -> Iterator[str]:
-    """`urbsd explore --no-browser --port 0 ARGS` in a subprocess; yields the URL it prints."""
+def explore_server(*args: str, cache: Path | None = None, timeout: float = 120.0) -> Iterator[str]:
+    """`urbsd explore --no-browser --port 0 ARGS` in a subprocess; yields the URL it prints.
+
+    `cache`: its font cache folder (XDG_CACHE_HOME), so that a test makes the font itself."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)} if cache is not None else None
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "explore", "--no-browser", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from explore_fixtures import baseline_explorer  # noqa: F401 (pytest fixtures)
 
 from simulator.explore.answers import history_points, needed_outputs
 

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from explore_fixtures import baseline_explorer, client, hukou_explorer  # noqa: F401 (pytest fixtures)
 
 import simulator
 from simulator.errors import InputError
@@ -253,3 +254,31 @@ def test_extra_font_covers_typed_text(client):
     assert {ord(c) for c in "强拉"} <= set(cmap)  # (方 and 案 may be in the page subset already)
     for bad in ({"text": "x" * 10 + "".join(chr(0x4E00 + i) for i in range(500))}, {"text": 3}, {"txt": "a"}):
         assert client.post("/api/font", json=bad).status_code == 400
+
+
+def test_answers_are_kept_for_settings_seen_before(client):
+    settings = {"central_city_pull": 0.37}
+    first = client.post("/api/run", json={"set": settings}).json()
+    again = client.post("/api/run", json={"set": settings}).json()
+    other = client.post("/api/run", json={"set": {"central_city_pull": 0.39}}).json()
+    assert first["cached"] is False and again["cached"] is True and other["cached"] is False
+    assert {k: v for k, v in again.items() if k != "cached"} == {k: v for k, v in first.items() if k != "cached"}
+    assert other["paths"] != first["paths"]
+
+
+def test_font_subset_is_kept_on_disk_between_starts(tmp_path):
+    from simulator.explore.fontcache import cached_subset
+
+    made: list[str] = []
+
+    def make(text: str) -> bytes:
+        made.append(text)
+        return b"wOF2" + text.encode()
+
+    assert cached_subset("城镇", make, tmp_path) == "wOF2城镇".encode()
+    assert cached_subset("镇城", make, tmp_path) == "wOF2城镇".encode()  # the same characters: read back
+    assert made == ["城镇"] and len(list(tmp_path.glob("cjk-*.woff2"))) == 1
+    assert cached_subset("城乡", make, tmp_path) == "wOF2城乡".encode() and len(made) == 2
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    assert cached_subset("城", make, tmp_path / "blocked" / "fonts") == "wOF2城".encode()  # not writable: made
+    assert cached_subset("城", make, None) == "wOF2城".encode() and len(made) == 4

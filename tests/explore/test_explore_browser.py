@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif((CHROMIUM is None or CHROMEDRIVER is None) and n
 
 
 @pytest.fixture(scope="module")
-def url():
-    with explore_server() as address:
+def url(tmp_path_factory):
+    with explore_server(cache=tmp_path_factory.mktemp("cache")) as address:
         yield address
 
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import yaml
+from explore_fixtures import baseline_explorer, hukou_explorer  # noqa: F401 (pytest fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import yaml
+from explore_fixtures import baseline_explorer, client, hukou_explorer  # noqa: F401 (pytest fixtures)
 
 from simulator.cli import main
 from simulator.scenario.resolve import load_scenario

@@ -4,6 +4,7 @@
 (function () {
   const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#bab0ac"];
+  const PIN_COLOURS = ["#59a14f", "#b07aa1", "#9c755f", "#76b7b2", "#edc948", "#ff9da7", "#bab0ac", "#000000"];
   const RESIDENT = "#4e79a7", HUKOU = "#f28e2b", TARGET = "#e15759";
   const FONT = '"urbsd CJK", "urbsd CJK extra", sans-serif';
   const MAX_PINS = 8;
@@ -224,7 +225,7 @@
       draw();
       await nextFrame();
       const t2 = performance.now();
-      S.timings.push({ request: t1 - t0, redraw: t2 - t1, total: t2 - t0, model: result.model_ms });
+      S.timings.push({ request: t1 - t0, redraw: t2 - t1, total: t2 - t0, model: result.model_ms, cached: result.cached });
       setStatus("timing", "timing", { ms: (t2 - t0).toFixed(0) });
       clearError();
     } catch (e) {
@@ -370,7 +371,7 @@
       bands.push({ series: [first + 2, first + 3], fill: "rgba(78,121,167,0.25)" });
     }
     S.pins.forEach((pin, i) => {
-      const colour = COLOURS[(i + 2) % COLOURS.length];
+      const colour = PIN_COLOURS[i % PIN_COLOURS.length];
       series.push({ label: pin.name, stroke: colour, width: 1.8, dash: [6, 4], points: { show: false },
         value: (u, v) => (isNum(v) ? v.toFixed(1) + "%" : "–") });
       data.push(column(xs, zip(pin.result.times, pin.result.paths[names[0]])));
@@ -533,7 +534,7 @@
     columns.forEach((c, i) => {
       const th = make("th", {}, c.name);
       if (!c.current) {
-        const apply = make("button", { type: "button", className: "small", title: tr("reset") }, "↺");
+        const apply = make("button", { type: "button", className: "small" }, tr("apply"));
         apply.addEventListener("click", () => {
           for (const lever of S.meta.levers) S.values[lever.name] = c.values[lever.name].slice();
           buildLevers();
@@ -677,6 +678,9 @@
       });
       $("pin-button").addEventListener("click", pin);
       $("save-button").addEventListener("click", save);
+      if (document.fonts) {  // a font that arrives late: draw the charts' canvas text again with it
+        document.fonts.addEventListener("loadingdone", () => { S.chartKeys = {}; if (S.result) draw(); });
+      }
       window.addEventListener("resize", () => {
         for (const [id, chart] of Object.entries(S.charts)) chart.setSize({ width: chartWidth(id), height: chart.height });
       });
