@@ -5,9 +5,10 @@ page's font subset, and answers the page's questions: `meta()` (what to draw the
 from), `run(body)`, `band(body)`, `save(body)`, and `font()`/`extra_font(body)` (its CJK
 font subset, and one of text typed on the page). Each request's `set` is checked (levers
 only, values through the scenario loader's `resolve_set`); bad input raises `InputError`
-(one line). Runs are serialized by a lock, so several people on one laptop never share a
-half-built state; each request runs in full inside the request (the Monte Carlo band too:
-one vectorized batch, no background thread outliving it).
+(one line). Single runs are serialized by one lock and bands by another (a band, about a
+second, never holds up the slider's runs); each request runs in full inside the request (the
+Monte Carlo band too: one vectorized batch, no background thread outliving it). The engine
+keeps no state between runs, so a run and a band may go on at once.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Explorer:
         self.levers: dict[str, Lever] = levers_of(scenario)
         self.history = history_points(scenario.spec)
         self.lock = threading.Lock()
+        self.band_lock = threading.Lock()
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.font_lock = threading.Lock()
         self._font: bytes | None = None
@@ -100,14 +102,14 @@ class Explorer:
     def warm_up(self) -> None:
         """Import and run once what the first band needs (scipy's distributions, the sampler), so
         that a planner's first click on the band takes as long as the next ones."""
-        with self.lock:
+        with self.band_lock:
             band_answer(self.scenario, 2, self.band_seed)
 
     def band(self, body: Any) -> dict[str, Any]:
         """POST /api/band: the Monte Carlo band and target probabilities for the settings."""
         _, scenario = self.settings(body, "band")
         t0 = time.perf_counter()
-        with self.lock:
+        with self.band_lock:  # one band at a time, beside (not in front of) the single runs
             out = band_answer(scenario, self.band_runs, self.band_seed)
         out["model_ms"] = (time.perf_counter() - t0) * 1000.0
         return out

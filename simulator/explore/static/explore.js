@@ -235,7 +235,11 @@
     S.inflight = false;
     if (S.pending) { runNow(); return; }
     document.body.dataset.state = "idle";
-    if (S.bandOn && (!S.band || S.band.key !== settingsKey(settingsOf(S.values)))) runBand();
+    // the band of new settings once the sliders rest a moment (not for every step of a drag)
+    clearTimeout(S.bandTimer);
+    S.bandTimer = setTimeout(() => {
+      if (S.bandOn && !S.inflight && (!S.band || S.band.key !== settingsKey(settingsOf(S.values)))) runBand();
+    }, 300);
   }
 
   async function runBand() {
