@@ -153,6 +153,7 @@ def in_browser(url: str, n: int, folder: Path, screenshot: Path | None) -> None:
 def take_screenshot(driver, url: str, path: Path) -> None:
     """The README's picture: the baseline pinned, two levers moved, the band on."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     load_page(driver, url)
     driver.find_element(By.ID, "pin-name").send_keys("基准")
@@ -160,7 +161,7 @@ def take_screenshot(driver, url: str, path: Path) -> None:
     for lever, value in (("hukou_openness", "1"), ("central_city_pull", "2")):
         runs = driver.execute_script("return window.urbsd.runs")
         box = driver.find_element(By.CSS_SELECTOR, f'input.lever-number[data-lever="{lever}"]')
-        box.clear()
+        box.send_keys(Keys.CONTROL, "a")
         box.send_keys(value + "\t")
         wait_for(driver, f"window.urbsd.runs > {runs} && document.body.dataset.state === 'idle'")
     driver.find_element(By.ID, "band-toggle").click()

@@ -171,7 +171,10 @@
         });
         num.addEventListener("change", () => {
           const x = parseFloat(num.value);
-          if (!Number.isFinite(x)) { showError(L(lever.label) + ": " + num.value); return; }
+          if (!Number.isFinite(x)) {  // an emptied or half-typed box: back to the lever's value
+            num.value = numberText(S.values[lever.name][i], lever.step);
+            return;
+          }
           range.value = String(x);
           setValue(lever, i, x);
         });
