@@ -93,9 +93,18 @@ def _dim_words(spec: Any, dims: tuple[str, ...]) -> dict[str, str]:
     return {"zh": "每个" + "×".join(dims), "en": "every " + " x ".join(dims)}
 
 
+def numbers_in(value: Any) -> list[float]:
+    """Every number of a constant's value: a number, an array, or nested mappings/lists over its dims."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in numbers_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in numbers_in(v)]
+    return [float(x) for x in np.asarray(value, dtype=float).ravel()]
+
+
 def _scalar(values: Any) -> tuple[float, bool]:
-    """One number for the slider from a per-element array: the mean, and whether they differed."""
-    arr = np.asarray(values, dtype=float).ravel()
+    """One number for the slider from per-element values: the mean, and whether they differed."""
+    arr = np.asarray(numbers_in(values), dtype=float)
     return float(arr.mean()), bool(arr.size and np.ptp(arr) > 0)
 
 
@@ -120,10 +129,7 @@ def lever_of(scenario: Scenario, name: str) -> Lever:
                                 f"ramp from {years[0]} to {years[1]}"})
     else:
         kind, years = "number", ()
-        raw = param if param is not None else const.value
-        if isinstance(raw, dict):
-            raw = [raw[e] for e in spec.elements(dims[0])] if dims else list(raw.values())
-        value, differs = _scalar(raw)
+        value, differs = _scalar(param if param is not None else const.value)
         values = (value,)
     if dims:
         where = _dim_words(spec, dims)

@@ -123,3 +123,49 @@ def test_setting_an_uncertain_constant_fixes_it():
     assert "rural_urban_migration_base_rate" not in got.uncertain
     assert "rural_urban_migration_base_rate" not in got.resolved["uncertain"]
     assert math.isclose(got.params["rural_urban_migration_base_rate"], 0.02)
+
+
+def simulator_answer(explorer, settings):
+    """The paths of `simulator.run` for the same settings, shaped like the page's answer."""
+    import simulator
+
+    frame = simulator.run(explorer.scenario, **settings)
+    return {"times": frame["time"].astype(float).tolist(),
+            "paths": {n: frame[n].tolist() for n in ("urbanization_rate", "hukou_urbanization_rate") if n in frame},
+            "targets": []}
+
+
+def test_a_two_dimensional_model_and_lever(tmp_path):
+    """The county x age toy of the engine tests (no urbanization outputs, no targets), with its
+    [age, county] constant made a lever: one slider for every element, the page's endpoints work."""
+    from pathlib import Path
+
+    from simulator.cli.common import load_one
+    from simulator.explore.session import Explorer
+
+    toy = Path(__file__).resolve().parents[1] / "data" / "county_age.yaml"
+    model = yaml.safe_load(toy.read_text(encoding="utf-8"))
+    model["constants"]["county_pull"].update(lever=True, bounds=[0, 3])
+    (tmp_path / "toy.yaml").write_text(yaml.safe_dump(model, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("name: s\nmodel: ./toy.yaml\n", encoding="utf-8")
+    explorer = Explorer(*load_one(str(tmp_path / "s.yaml")), band_runs=5)
+    lever = explorer.levers["county_pull"]
+    values = [0.8, 1.0, 0.9, 1.3, 1.0, 1.1, 0.3, 0.2, 0.4]
+    assert lever.dims == ("age", "county") and lever.values == (pytest.approx(sum(values) / 9),)
+    assert any("age" in note["en"] and "county" in note["en"] for note in lever.notes)
+    assert list(explorer.levers) == ["migration_rate", "county_pull"]
+    answer = explorer.run({"set": {"county_pull": 1.5, "migration_rate": 0.05}})
+    spec = explorer.scenario.spec
+    assert set(answer["paths"]) == {n for n in ("urbanization_rate", "hukou_urbanization_rate") if spec.kind(n)}
+    assert answer["targets"] == [] and ("counties" in answer) == bool(spec.kind("county_urbanization_rate"))
+    shown = {k: v for k, v in answer.items() if k not in ("cached", "model_ms")}
+    assert shown == simulator_answer(explorer, {"county_pull": 1.5, "migration_rate": 0.05})
+    assert len(answer["times"]) == 21
+    applied, _ = apply_settings(explorer.scenario, {"county_pull": 1.5})
+    assert np.asarray(applied.params["county_pull"]).size == 9 and np.all(np.asarray(applied.params["county_pull"]) == 1.5)
+    with pytest.raises(InputError, match="outside the bounds"):
+        explorer.run({"set": {"county_pull": 4}})
+    meta = explorer.meta()
+    assert meta["history"]["city"] == {"urbanization_rate": [], "hukou_urbanization_rate": []}  # not Pingliang
+    saved = explorer.save({"set": {"county_pull": 1.5}, "name": "toy-2", "label": ""})
+    assert "county_pull: 1.5" in saved["yaml"]
