@@ -149,4 +149,9 @@ def test_band_pin_and_save(url, browser):
     saved = load_scenario(path)
     assert saved.sha256 == sha
     assert saved.resolved["set"]["hukou_openness"] == 1.0
+
+    browser.find_element(By.ID, "lang-en").click()  # the same page in English, pins and all
+    assert browser.find_element(By.ID, "paths-title").text == "Resident and hukou urbanization rates"
+    assert browser.execute_script("return document.querySelector('#figures thead th').textContent") == "Indicator"
+    assert browser.find_element(By.ID, "save-status").text.startswith("Saved open-hukou.yaml")
     assert not _problems(browser)
