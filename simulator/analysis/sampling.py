@@ -96,15 +96,26 @@ def to_values(unit: np.ndarray, distributions: Sequence[Any],
               groups: Sequence[tuple[str, list[int]]] | None = None) -> np.ndarray:
     """Map unit-cube samples through each Distribution's ppf: (n, number of distributions).
 
-    `unit` has one column per group (`sampling_groups`; default: one per distribution). A
-    posterior block's column u picks row floor(u * rows) of its draws for all its
-    constants: uniform over the rows, with replacement.
+    `unit` has one column per group (`sampling_groups`, the default), or one per distribution:
+    then a posterior block reads the column of its first constant (fine for Monte Carlo, whose
+    columns are independent uniforms; Sobol' and Morris designs must be drawn per group). A
+    posterior block's column u picks row floor(u * rows) of its draws for all its constants:
+    uniform over the rows, with replacement, so their correlations are kept.
     """
     unit = np.asarray(unit, dtype=float)
     bounds = list(bounds) if bounds is not None else [None] * len(distributions)
-    groups = list(groups) if groups is not None else [(str(j), [j]) for j in range(len(distributions))]
+    if groups is None:
+        groups = sampling_groups([str(j) for j in range(len(distributions))], distributions)
+    groups = list(groups)
+    if unit.shape[1] == len(groups):
+        column = list(range(len(groups)))
+    elif unit.shape[1] == len(distributions):
+        column = [cols[0] for _, cols in groups]
+    else:
+        raise ValueError(f"{unit.shape[1]} unit columns for {len(groups)} inputs ({len(distributions)} constants)")
     out = np.empty((unit.shape[0], len(distributions)))
     for g, (_, cols) in enumerate(groups):
+        g = column[g]
         first = distributions[cols[0]]
         if first.dist == "posterior":
             joint = first.joint

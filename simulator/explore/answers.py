@@ -95,7 +95,7 @@ def run_answer(scenario: Any, model: Any) -> dict[str, Any]:
 
 def band_answer(scenario: Any, runs: int, seed: int) -> dict[str, Any]:
     """The Monte Carlo band of the scenario's `uncertain:` constants (one vectorized batch of `runs`)."""
-    from simulator.analysis.sampling import to_values, unit_samples
+    from simulator.analysis.sampling import sampling_groups, to_values, unit_samples
     from simulator.analysis.sensitivity import column_name, target_probabilities
     from simulator.analysis.sweep import ModelEvaluator
 
@@ -104,8 +104,10 @@ def band_answer(scenario: Any, runs: int, seed: int) -> dict[str, Any]:
         return {"available": False, "runs": 0, "seed": seed, "names": []}
     spec = scenario.spec
     dists = [scenario.uncertain[n] for n in names]
-    bounds = [tuple(spec.constants[n].bounds) if spec.constants[n].bounds is not None else None for n in names]
-    values = to_values(unit_samples("mc", runs, len(names), seed), dists, bounds)
+    consts = [spec.constants[n.split("[", 1)[0]] for n in names]  # a posterior column may be name[element]
+    bounds = [tuple(c.bounds) if c.bounds is not None else None for c in consts]
+    groups = sampling_groups(names, dists)  # as urbsd sweep: a posterior block is one input (joint rows)
+    values = to_values(unit_samples("mc", runs, len(groups), seed), dists, bounds, groups)
     evaluator = ModelEvaluator(scenario, tuple(names))
     outputs = evaluator(values)
     columns = evaluator.column_names

@@ -11,8 +11,10 @@ from simulator.explore.answers import history_points, needed_outputs
 def test_history_points_are_the_published_rates(baseline_explorer):
     points = history_points(baseline_explorer.scenario.spec)
     city = {ind: {p["year"]: p["value"] for p in pts} for ind, pts in points["city"].items()}
-    # given as rates (seed plan 1(1).1), and 2015 computed from the yearbook's urban and total counts
-    assert city["urbanization_rate"] == {2014: 0.3447, 2015: pytest.approx(760900 / 2098000, rel=1e-15), 2020: 0.4477}
+    # given as rates (seed plan 1(1).1; the 2021 and 2022 statistical bulletins), and 2015 computed from
+    # the yearbook's urban and total counts
+    assert city["urbanization_rate"] == {2014: 0.3447, 2015: pytest.approx(760900 / 2098000, rel=1e-15), 2020: 0.4477,
+                                         2021: 0.4602, 2022: 0.4679}
     assert city["hukou_urbanization_rate"] == {2020: 0.3562}
     counties = {e: {p["year"]: p["value"] for p in pts} for e, pts in points["counties"].items()}
     assert counties["kongtong"] == {2010: 0.4921, 2020: 0.6592}
