@@ -7,8 +7,18 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import (PROG, check_dt, file_stem, integration_options, lang_option, load_distinct,
-                                  method_text, out_folder)
+from simulator.cli.common import (
+    PROG,
+    check_dt,
+    file_stem,
+    integration_options,
+    lang_option,
+    load_distinct,
+    map_option,
+    method_text,
+    out_folder,
+    policy_scenarios,
+)
 from simulator.errors import InputError
 
 
@@ -37,30 +47,15 @@ def add_parser(sub: Any) -> None:
                      help="also write report.pdf (A4; needs WeasyPrint, pip install 'urbsd[pdf]', "
                      "and the Pango library)")
     integration_options(rep)
-
-
-def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
-    """{element: {zh, en}} of the dimension the county rates are subscripted by ({}: none)."""
-    dims = spec.element("county_urbanization_rate").dims if spec.kind("county_urbanization_rate") else None
-    if not dims:
-        return {}
-    dim = spec.dimensions[dims[0]]
-    labels = dim.labels or {}
-    return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
-            for e in dim.elements}
-
-
-def _land_band(spec: Any) -> tuple[float, float] | None:
-    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
-    land = spec.constants.get("planned_land_per_person")
-    return tuple(land.bounds) if land is not None and land.bounds else None
+    map_option(rep)
 
 
 def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
                    folder: Path, counties: dict[str, dict[str, str]],
-                   band: tuple[float, float] | None) -> dict[str, str]:
+                   band: tuple[float, float] | None, map_from: int | None = None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
     from simulator.analysis.comparator import comparator_line
+    from simulator.analysis.published import estimated_counties, published_rates
     from simulator.analysis.results import source_line
     from simulator.outputs.charts import scenario as charts
     from simulator.outputs.charts.sweep import fan_chart
@@ -70,7 +65,7 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
     spec = scenario.spec
     label = scenario_label(summary, lang)
     titles = {k: v.format(label=label, runs=sweep.runs if sweep else 0) for k, v in CHART_TITLES[lang].items()}
-    line = source_line(scenario, run)
+    line = source_line(scenario, run, lang=lang)
     rel = Path("charts") / file_stem(scenario)
     drawn: dict[str, str] = {}
 
@@ -80,11 +75,18 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
         drawn[kind] = path.as_posix()
 
     draw("urbanization", charts.urbanization_chart, frame, summary["targets"],
-         comparator=comparator_line(summary["comparator"]))
+         comparator=comparator_line(summary["comparator"]), history=published_rates())
     if "hukou_urbanization_rate" in frame:
         draw("gap", charts.gap_chart, frame)
     if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
-        draw("counties", charts.county_chart, frame, counties, summary["targets"])
+        draw("counties", charts.county_chart, frame, counties, summary["targets"],
+             estimated=estimated_counties(counties))
+    from simulator.outputs.county_map import scenario_map
+
+    draw_map = scenario_map(scenario, run, frame, lang=lang, from_year=map_from)
+    if draw_map is not None:  # the county map, beside the county small multiples
+        drawn["county_map"] = (rel / "county-map.png").as_posix()
+        draw_map(folder / drawn["county_map"])
     if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
         planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
         draw("land", charts.land_chart, frame, counties, band=band,
@@ -97,7 +99,7 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
 
         path = rel / "fan.png"
         fan_chart(sweep.years, sweep.percentiles("urbanization_rate"), sweep.targets, folder / path,
-                         title=titles["fan"], source_line=sweep_line(sweep), lang=lang)
+                         title=titles["fan"], source_line=sweep_line(sweep, lang), lang=lang)
         drawn["fan"] = path.as_posix()
     return drawn
 
@@ -114,6 +116,20 @@ def handle(args: argparse.Namespace) -> int:
         if missing:
             raise InputError("command line", "--pdf", missing)
     loaded = load_distinct(args.scenarios, "a report needs distinct scenarios")
+    if len(loaded) > 1:  # a comparison: support files (kind: support) are not policy scenarios
+        loaded = policy_scenarios(loaded, args.scenarios)
+    if args.samples:  # bounded work: refuse a Monte Carlo sample that would not fit in memory
+        from simulator.analysis.limits import check_sweep
+        from simulator.analysis.sweep import ModelEvaluator
+
+        for scenario, _ in loaded:
+            if scenario.uncertain:
+                m = len(ModelEvaluator(scenario, tuple(scenario.uncertain)).columns)
+                check_sweep("mc", args.samples, args.samples, len(scenario.uncertain), m)
+    from simulator.outputs.county_map import check_from_year, county_labels, land_band
+
+    for scenario, _ in loaded:
+        check_from_year(args.map_from, scenario.spec)
     name = f"{file_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
     folder = out_folder(args.out, f"{name}-{args.lang}")
 
@@ -133,21 +149,21 @@ def handle(args: argparse.Namespace) -> int:
             sweep = run_sweep(scenario, "mc", args.samples, seed=args.seed, dt=args.dt, progress=False)
         finished.append((scenario, run, frame, summary, sweep))
 
-    # 3. Charts and text into a scratch folder, then the whole folder at once.
+    # 3. Charts and text into a staging folder beside the report's (removed on any exit; a
+    #    killed run's is removed by the next), then moved into place all at once.
     import shlex
-    import tempfile
 
     from simulator.outputs.findings import ReportItem
     from simulator.outputs.labels import column_label
-    from simulator.outputs.report import report_html, report_markdown
+    from simulator.outputs.report import project_path, report_html, report_markdown
     from simulator.outputs.sweep_files import summary as sweep_summary
-    from simulator.outputs.writers import json_text, write_folder
+    from simulator.outputs.writers import Staging, json_text
 
     lang = args.lang
     created = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    command = shlex.join([PROG, *args.argv])
-    with tempfile.TemporaryDirectory(prefix="urbsd-report-") as tmp:
-        scratch = Path(tmp)
+    command = shlex.join([PROG, *(project_path(a) if Path(a).is_file() else a for a in args.argv)])
+    with Staging(folder) as staging:
+        scratch = staging.path
         items = []
         for scenario, run, frame, summary, sweep in finished:
             stem = file_stem(scenario)
@@ -160,10 +176,11 @@ def handle(args: argparse.Namespace) -> int:
                 mc = sweep_summary(sweep)
                 files["sweep"] = f"summaries/{stem}-montecarlo.json"
                 (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
-            counties, band = _county_labels(spec), _land_band(spec)
+            counties, band = county_labels(spec), land_band(spec)
             items.append(ReportItem(
                 summary=summary,
-                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band),
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band,
+                                      args.map_from),
                 counties=counties,
                 land_band=band,
                 indicator_labels={t["indicator"]: {lg: column_label(spec, t["indicator"], lg) for lg in ("zh", "en")}
@@ -185,18 +202,20 @@ def handle(args: argparse.Namespace) -> int:
             comparison = "charts/comparison.png"
             shown = [s for s, *_ in finished]
             comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
-                             source_line=compare_line(shown, method_text(args.method, shown), args.dt), lang=lang)
+                             source_line=compare_line(shown, method_text(args.method, shown), args.dt, lang),
+                             lang=lang)
         markdown = report_markdown(items, lang=lang, created=created, command=command,
                                    comparison_chart=comparison)
         (scratch / "report.md").write_text(markdown, encoding="utf-8")
-        page = report_html(markdown, scratch, lang=lang)
+        # only the charts drawn above are embedded (never a file found by name)
+        drawn = [c for item in items for c in item.charts.values()] + ([comparison] if comparison else [])
+        page = report_html(markdown, {c: (scratch / c).read_bytes() for c in drawn}, lang=lang)
         (scratch / "report.html").write_text(page, encoding="utf-8")
         if args.pdf:
             from simulator.outputs.report import report_pdf
 
             (scratch / "report.pdf").write_bytes(report_pdf(page))
-        written = write_folder(folder, {p.relative_to(scratch): p.read_bytes()
-                                        for p in sorted(scratch.rglob("*")) if p.is_file()})
+    written = staging.written
 
     # 4. The screen: the findings, then what was written.
     from simulator.outputs.findings import comparison_sentences, findings, scenario_label

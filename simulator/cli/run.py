@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_dt, file_stem, integration_options, load_distinct, table_options
+from simulator.cli.common import check_dt, file_stem, integration_options, load_distinct, map_option, table_options
 from simulator.errors import InputError
 
 
@@ -17,7 +17,8 @@ def add_parser(sub: Any) -> None:
         "run",
         help="run scenarios; write timeseries.csv, summary.json and a chart per scenario",
         description="Run each SCENARIO (default: the bundled baseline) and write "
-        "DIR/<scenario file stem>/{timeseries.csv, summary.json, charts/urbanization.png}.",
+        "DIR/<scenario file stem>/{timeseries.csv, summary.json, charts/urbanization.png, "
+        "charts/county-map.png}.",
     )
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                      help="scenario YAML file(s); none: the bundled baseline")
@@ -25,6 +26,7 @@ def add_parser(sub: Any) -> None:
                      help="output folder (default: ./results)")
     integration_options(run)
     table_options(run)
+    map_option(run)
 
 
 def _label(scenario: Any, lang: str) -> str:
@@ -115,7 +117,10 @@ def handle(args: argparse.Namespace) -> int:
     if out_root.exists() and not out_root.is_dir():
         raise InputError(args.out, "--out", "exists and is not a folder")
     loaded = load_distinct(args.scenarios, f"both would write {out_root}/<file name>")
+    from simulator.outputs.county_map import MAP_FILE, check_from_year, scenario_map
+
     for scenario, _ in loaded:
+        check_from_year(args.map_from, scenario.spec)
         stem = file_stem(scenario)
         if (out_root / stem).exists() and not (out_root / stem).is_dir():
             raise InputError(out_root / stem, "--out", "exists and is not a folder")
@@ -133,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
 
     # 3. Write, one scenario folder at a time (each all-or-nothing).
     from simulator.analysis.comparator import comparator_line
+    from simulator.analysis.published import published_rates
     from simulator.analysis.results import run_summary, source_line
     from simulator.outputs.charts.scenario import urbanization_chart
     from simulator.outputs.report import CHART_TITLES
@@ -147,9 +153,13 @@ def handle(args: argparse.Namespace) -> int:
         def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
                   title=title, un=comparator_line(summary["comparator"])) -> None:
             urbanization_chart(frame, targets, path, title=title, lang=args.lang,
-                               source_line=source_line(scenario, run), comparator=un)
+                               source_line=source_line(scenario, run, lang=args.lang), comparator=un,
+                               history=published_rates())
 
         extras = {}
+        draw_map = scenario_map(scenario, run, frame, lang=args.lang, from_year=args.map_from)
+        if draw_map is not None:
+            extras[MAP_FILE] = draw_map
         if args.format == "xlsx":
             from simulator.outputs.excel import run_workbook
 

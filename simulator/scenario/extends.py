@@ -2,7 +2,10 @@
 
 A child's `set:` and `uncertain:` entries override the parent's by name (a constant the
 child sets is no longer uncertain, and vice versa); `targets:` is replaced as a whole;
-`model:` is inherited; `name` and `label` are the child's own.
+`model:` is inherited; `name` and `label` are the child's own. `uncertain: {posterior:
+FILE}` (joint draws, `simulator.scenario.posterior`) is one entry: a child's replaces the
+parent's; a constant that a child sets, or gives its own distribution, is no longer drawn
+from the parent's posterior.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from simulator.scenario.schema import (
     read_scenario_yaml,
 )
 
+#: most files in one `extends` chain (the file itself included): deeper chains are refused
+#: with one line instead of exhausting the interpreter's stack
+MAX_EXTENDS_DEPTH = 32
+#: what a file reached through `extends:` or `model:` must be called (after following links)
+YAML_SUFFIXES = (".yaml", ".yml")
+
 # --------------------------------------------------------------------------- extends chain
 
 
@@ -42,10 +51,28 @@ class Layer:
     uncertain: dict[str, tuple[Any, str]]
     targets: tuple[list[TargetIn], str] | None
     chain: list[Path]
+    #: folder of the file whose `uncertain: {posterior: ...}` is in force (paths are relative to it)
+    posterior_dir: Path | None = None
+    #: constants set or given their own distribution by files that extend that one: their
+    #: posterior columns are not drawn
+    posterior_drop: frozenset[str] = frozenset()
+    kind: str = "scenario"
 
 
 def is_path_ref(ref: str) -> bool:
     return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def check_reference(path: Path, ref: str, shown: str, field_: str) -> Path:
+    """`path`, named by `ref` in the file `shown`, if it is a .yaml/.yml file once links are
+    followed: a scenario from a stranger cannot make urbsd read `/etc/passwd` or a link
+    named `x.yaml` that points at some other kind of file."""
+    if Path(ref).suffix.lower() not in YAML_SUFFIXES:
+        raise one_line_error(shown, field_, f"{ref!r}: a path here must name a .yaml or .yml file")
+    target = Path(os.path.realpath(path))
+    if target.suffix.lower() not in YAML_SUFFIXES:
+        raise one_line_error(shown, field_, f"{ref!r} is a link to a file that is not a .yaml or .yml file")
+    return path
 
 
 def find_parent(ref: str, child: Path, shown: str) -> Path:
@@ -53,12 +80,14 @@ def find_parent(ref: str, child: Path, shown: str) -> Path:
     if is_path_ref(ref):
         candidate = Path(ref).expanduser()
         candidate = candidate if candidate.is_absolute() else here / candidate
+        check_reference(candidate, ref, shown, "extends")
         if not candidate.is_file():
-            raise one_line_error(shown, "extends", f"no such parent scenario file {ref!r}")
+            what = "not a regular file" if candidate.exists() else "no such parent scenario file"
+            raise one_line_error(shown, "extends", f"{what}: {ref!r}")
         return candidate
     sibling = here / f"{ref}.yaml"
     if sibling.is_file() and not same_file(sibling, child):
-        return sibling
+        return check_reference(sibling, f"{ref}.yaml", shown, "extends")
     bundled = bundled_scenario_path(ref)
     if bundled.is_file():
         return bundled
@@ -114,6 +143,9 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
 
     me = Path(os.path.abspath(path))
     if data.extends is not None:
+        if len(stack) + 1 >= MAX_EXTENDS_DEPTH:
+            raise one_line_error(shown, "extends", f"the chain of files that extend each other is longer than "
+                                 f"{MAX_EXTENDS_DEPTH}; merge some of them")
         parent_path = Path(os.path.abspath(find_parent(data.extends, path, shown)))
         for seen in stack + [me]:
             if same_file(seen, parent_path):
@@ -129,6 +161,11 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
     merged_set.update({k: (v, shown) for k, v in set_.items()})
     merged_unc = {k: v for k, v in parent.uncertain.items() if k not in set_}
     merged_unc.update({k: (v, shown) for k, v in uncertain.items()})
+    if "posterior" in uncertain:  # this file's posterior: its own entries are checked against it later
+        posterior_dir, posterior_drop = me.parent, frozenset()
+    else:
+        posterior_dir = parent.posterior_dir
+        posterior_drop = parent.posterior_drop | set(set_) | set(uncertain)
     return Layer(
         name=data.name if data.name is not None else path.stem,
         label=data.label.model_dump() if data.label is not None else None,
@@ -137,4 +174,7 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
         uncertain=merged_unc,
         targets=(data.targets, shown) if data.targets is not None else parent.targets,
         chain=[me] + parent.chain,
+        posterior_dir=posterior_dir,
+        posterior_drop=frozenset(posterior_drop),
+        kind=data.kind or "scenario",
     )

@@ -19,7 +19,7 @@ import numpy as np
 from simulator.bundled import bundled_model_path, models_dir
 from simulator.engine.series import TimeSeries
 from simulator.errors import suggest
-from simulator.scenario.extends import is_path_ref, load_layer
+from simulator.scenario.extends import check_reference, is_path_ref, load_layer
 from simulator.scenario.levers import (
     bounds_of,
     check_bounds,
@@ -29,6 +29,7 @@ from simulator.scenario.levers import (
     resolve_set,
     year_key,
 )
+from simulator.scenario.posterior import column_constant, read_posterior
 from simulator.scenario.schema import (
     DISTRIBUTIONS,
     Distribution,
@@ -43,6 +44,9 @@ from simulator.scenario.schema import (
     one_line_error,
 )
 
+#: most values of a discrete distribution (each is checked and kept; a sweep samples them)
+MAX_DISCRETE = 10_000
+
 # --------------------------------------------------------------------------- model
 
 
@@ -55,6 +59,7 @@ def load_spec(ref: tuple[str, Path, str] | None) -> Any:
     if is_path_ref(name):
         path = Path(name).expanduser()
         path = path if path.is_absolute() else folder / path
+        check_reference(path, name, shown, "model")
         if not path.is_file():
             raise one_line_error(shown, "model", f"no such model file {name!r} (looked for {path})")
         return load_model(path)
@@ -137,6 +142,9 @@ def resolve_uncertain(name: str, raw: Any, spec: Any, file: str) -> tuple[Distri
         vals = raw["values"]
         if not isinstance(vals, list) or not vals:
             raise one_line_error(file, f"{field_}.values", f"expected a non-empty list of numbers, got {describe(vals)}")
+        if len(vals) > MAX_DISCRETE:
+            raise one_line_error(file, f"{field_}.values", f"{len(vals):,} values; a discrete distribution takes "
+                                 f"at most {MAX_DISCRETE:,} (for more, use a continuous distribution)")
         values = tuple(number(v, file, f"{field_}.values.{i}") for i, v in enumerate(vals))
         for i, v in enumerate(values):
             check_bounds(v, bounds, file, f"{field_}.values.{i}")
@@ -215,8 +223,33 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
     uncertain: dict[str, Distribution] = {}
     canon_unc: dict[str, Any] = {}
-    for name, (raw, file) in layer.uncertain.items():
+    entries = dict(layer.uncertain)
+    joint = None
+    if "posterior" in entries and "posterior" not in spec.constants:
+        raw, file = entries.pop("posterior")
+        joint = read_posterior(raw, layer.posterior_dir, spec, file)
+        for col in joint.columns:
+            fixed = layer.set.get(col) or layer.set.get(column_constant(col))
+            if fixed is not None and fixed[1] == file:
+                raise one_line_error(file, f"set.{column_constant(col)}", f"also a column of the posterior "
+                                     f"{joint.file}; a constant is either set or uncertain")
+            own = entries.get(col) or entries.get(column_constant(col))
+            if own is not None and own[1] == file:
+                raise one_line_error(file, f"uncertain.{column_constant(col)}",
+                                     f"also a column of the posterior {joint.file}; give it one source")
+            if own is not None and column_constant(col) not in layer.posterior_drop and col not in layer.posterior_drop:
+                entries.pop(col, None)  # a parent's own distribution gives way to a child's posterior
+                entries.pop(column_constant(col), None)
+    for name, (raw, file) in entries.items():
         uncertain[name], canon_unc[name] = resolve_uncertain(name, raw, spec, file)
+    if joint is not None:
+        drawn = [j for j, c in enumerate(joint.columns)
+                 if c not in layer.posterior_drop and column_constant(c) not in layer.posterior_drop
+                 and c not in uncertain and column_constant(c) not in uncertain]
+        for j in drawn:
+            uncertain[joint.columns[j]] = Distribution("posterior", joint=joint, column=j)
+        canon_unc["posterior"] = {"file": joint.file, "sha256": joint.sha256, "rows": joint.rows,
+                                  "columns": [joint.columns[j] for j in drawn]}
 
     targets: list[Target] = []
     if layer.targets is not None:
@@ -255,4 +288,5 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         resolved=resolved,
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         chain=tuple(layer.chain),
+        kind=layer.kind,
     )
