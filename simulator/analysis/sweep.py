@@ -84,6 +84,8 @@ class ModelEvaluator:
     dt: float | None = None
     #: euler or rk4; None: the model's time.method
     integration: str | None = None
+    #: simulate's backend: auto (the compiled kernel if it can be had), kernel or numpy
+    backend: str = "auto"
     columns: tuple[Column, ...] = field(init=False)
     years: tuple[int, ...] = field(init=False)
 
@@ -137,7 +139,8 @@ class ModelEvaluator:
             else:
                 params[name] = np.repeat(col[:, None], model.widths[name], axis=1) if model.dims.get(name) else col
         variables = list(dict.fromkeys(c.variable for c in self.columns))
-        run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables)
+        run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables,
+                       backend=self.backend)
         index = {int(round(t)): i for i, t in enumerate(run.times)}
         out = np.empty((n, len(self.columns)))
         for j, c in enumerate(self.columns):
