@@ -60,11 +60,11 @@ def run(scenario: "Scenario | str | Path | None" = None, *, dt: float | None = N
         method: str | None = None, **overrides: Any) -> "pd.DataFrame":
     """Run a scenario (with `name=value` constant overrides) -> yearly timeseries DataFrame."""
     from simulator.analysis.results import timeseries_frame
-    from simulator.engine.compile import compile_model
+    from simulator.engine.compile import compiled
     from simulator.engine.integrate import simulate
 
     sc = with_overrides(_as_scenario(scenario), overrides)
-    result = simulate(compile_model(sc.spec), sc.params, dt=dt, method=method)
+    result = simulate(compiled(sc.spec), sc.params, dt=dt, method=method)
     return timeseries_frame(result)
 
 

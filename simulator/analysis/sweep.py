@@ -46,20 +46,6 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 
 # --------------------------------------------------------------------------- 2. the model as an evaluator
-
-_COMPILED: dict[str, Any] = {}
-
-
-def compiled_model(spec: Any) -> Any:
-    """The compiled model of `spec`, compiled once per process (keyed by the file's sha256)."""
-    model = _COMPILED.get(spec.sha256)
-    if model is None:
-        from simulator.engine.compile import compile_model
-
-        model = _COMPILED[spec.sha256] = compile_model(spec)
-    return model
-
-
 @dataclass(frozen=True)
 class Column:
     """One recorded output: `variable` (element `element`) in `year`; named `name`."""
@@ -119,9 +105,10 @@ class ModelEvaluator:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Run the model once per row of `X` (n, len(names)); return (n, len(columns))."""
+        from simulator.engine.compile import compiled
         from simulator.engine.integrate import simulate
 
-        model = compiled_model(self.scenario.spec)
+        model = compiled(self.scenario.spec)  # once per process (worker)
         X = np.asarray(X, dtype=float)
         n = X.shape[0]
         params = dict(self.scenario.params)

@@ -96,7 +96,7 @@ def load_one(path: str | None) -> tuple[Any, Any]:
     The one validation path of every command (`check` as strict as `run`): the argument is
     a file or a bundled scenario's name, its stem a plain name, the scenario and its model valid.
     """
-    from simulator.engine.compile import compile_model
+    from simulator.engine.compile import compiled
     from simulator.scenario.resolve import load_scenario
 
     file = None
@@ -104,7 +104,7 @@ def load_one(path: str | None) -> tuple[Any, Any]:
         file = scenario_path(path)
         check_stem(file, path)
     scenario = load_scenario(file)
-    model = compile_model(scenario.spec)
+    model = compiled(scenario.spec)  # once per model file in this process
     return scenario, model
 
 

@@ -17,6 +17,9 @@ reference), operation for operation:
   sub-expression of a time-varying equation (`delay / 3` of a delay3, `sum(initial_x)`), kept in
   a temporary. Only whole sub-trees move, so no operation is reordered: the results are those of
   evaluating the equation in place.
+- **A sub-expression used more than once per evaluation of the rates** (a delay3 stage's
+  `level / (delay / 3)` is the outflow of one stage and the inflow of the next) is computed
+  once into a temporary before its first use: the same operations on the same values.
 - **Per step only what the derivatives need**; variables only recorded are computed at save steps.
 - **numpy's semantics**: `min`/`max` propagate NaN as `np.minimum`/`np.maximum`; a lookup is
   `np.interp` (flat beyond the ends, exact at a breakpoint, slopes precomputed as numpy does);
@@ -35,30 +38,25 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from simulator.engine import ir
+from simulator.engine import c_parts, ir
+from simulator.engine.c_parts import comment as _comment
+from simulator.engine.c_parts import lit
 from simulator.engine.functions import FUNCTIONS
 
-#: bumped whenever the kernel's calling convention or its generated code's meaning changes
-KERNEL_VERSION = "1"
 #: runs computed side by side (the last axis of every value)
 LANES = 4
-#: the arguments of the kernel function, in order (engine.kernel passes them with ctypes)
-SIGNATURE = ("int urbsd_run(const double *P0, int64_t n_p, const double *PV, const int64_t *pv_cols, "
-             "int64_t n_pv, int64_t n_runs, const double *TS, int64_t n_ts, double start, double dt, "
-             "int64_t n_steps, int64_t save_every, int32_t method, const int64_t *ocol, int64_t n_rec, "
-             "int64_t n_out, double *out)")
 
 Env = dict[str, "int | str"]
 
 
 @dataclass(frozen=True, eq=False)
-class Temp(ir.Node):
-    """A value computed into a temporary before the statement that reads it (a hoisted
-    constants-only sub-expression, or a reduction)."""
+class Temp(ir.Ref):
+    """A value computed into a temporary before the statement that reads it: a constants-only
+    sub-expression (hoisted), a reduction, or a sub-expression used more than once."""
 
-    name: str
+    kind: str = "temp"
 
 
 @dataclass
@@ -89,23 +87,6 @@ def generate(program: ir.Program, series: frozenset[str] = frozenset(), name: st
     return _Gen(program, frozenset(series), name, lanes).source()
 
 
-def lit(x: float) -> str:
-    """A C double literal with the exact value of `x` (repr round-trips)."""
-    if math.isnan(x):
-        return "NAN"
-    if math.isinf(x):
-        return "INFINITY" if x > 0 else "(-INFINITY)"
-    text = repr(float(x))
-    return text if x >= 0 and not text.startswith("-") else f"({text})"
-
-
-def _comment(text: str) -> str:
-    """Text safe inside a C comment: printable ASCII, no comment end, no trigraph or splice."""
-    text = " ".join(str(text).split())
-    text = "".join(c if " " <= c <= "~" else "?" for c in text)
-    return text.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?").replace("\\", "/")
-
-
 class _Gen:
     def __init__(self, program: ir.Program, series: frozenset[str], name: str, lanes: int) -> None:
         p = self.p = program
@@ -130,6 +111,8 @@ class _Gen:
         self.hoist_code: list[tuple[Temp, ir.Node]] = []
         self.n_temp = 0
         self.packed: list[str] = []
+        self.repeated: set[str] = set()
+        self.shared_temps: dict[str, Temp] = {}
         self.init_state: list[str] = []
         rates = {a.name: a for a in p.rates}
         self.rates = rates
@@ -198,10 +181,10 @@ class _Gen:
                 got = True
             elif isinstance(node, ir.Time):
                 got = False
+            elif isinstance(node, Temp):
+                got = node.name.startswith("h")  # hoisted: the same all run
             elif isinstance(node, ir.Ref):
                 got = node.name in self.rc
-            elif isinstance(node, Temp):
-                got = True
             elif isinstance(node, ir.Call) and node.fn in ("step", "ramp"):
                 got = False  # they read the time
             else:
@@ -215,7 +198,8 @@ class _Gen:
         if memo is None:
             extra = {ir.Const: lambda n: repr(n.value), ir.Ref: lambda n: n.name, ir.Chain: lambda n: n.family + "".join(
                 op for op, _ in n.rest), ir.Compare: lambda n: n.op, ir.Call: lambda n: n.fn, ir.Lookup: lambda n: n.name,
-                ir.Reduce: lambda n: n.fn + n.dim, ir.Select: lambda n: repr(n.picks), ir.Shift: lambda n: n.dim}
+                ir.Reduce: lambda n: n.fn + n.dim, ir.Select: lambda n: repr(n.picks), ir.Shift: lambda n: n.dim,
+                Temp: lambda n: n.name}
             fn = extra.get(type(node))
             kids = ",".join(self.key(c) for c in ir.children(node))
             memo = self.keys[id(node)] = (node, f"{type(node).__name__}[{fn(node) if fn else ''}]{node.dims}({kids})")
@@ -302,14 +286,53 @@ class _Gen:
         head = f"{a.name}{dims}: {a.text}" if a.name == a.owner else f"{a.name}{dims} ({a.text})"
         lines = [f"{indent}/* {_comment(head)} */"]
         name = target or a.name
-        expr = self.hoist(a.expr) if hoist else a.expr
+        expr = self.shared(self.hoist(a.expr), lines, indent) if hoist else a.expr
         lines += self.statement(lambda env: self.at(name, env, ctx), a.dims, expr, ctx, indent)
         for piece in a.pieces:
             lines.append(f"{indent}/*   at {_comment(piece.key)}: {_comment(piece.text)} */")
-            expr = self.hoist(piece.expr) if hoist else piece.expr
+            expr = self.shared(self.hoist(piece.expr), lines, indent) if hoist else piece.expr
             lines += self.statement(lambda env: self.at(name, env, ctx), a.dims, expr, ctx, indent,
                                     fixed=dict(piece.picks))
         return lines
+
+    # ------------------------------------------------------------------ shared sub-expressions
+    def _sharable(self, node: ir.Node) -> bool:
+        if isinstance(node, (ir.Const, ir.Ref, ir.Time, Temp)):
+            return False
+        return not (isinstance(node, ir.Select) and isinstance(node.x, ir.Ref))
+
+    def plan_shared(self, trees: list[ir.Node]) -> None:
+        """Note the sub-trees that occur more than once in one evaluation of the rates (e.g. a
+        delay3 level / (delay / 3), both the outflow of a stage and the inflow of the next)."""
+        counts: dict[str, int] = {}
+        for tree in trees:
+            for n in ir.walk(tree):
+                if self._sharable(n):
+                    k = self.key(n)
+                    counts[k] = counts.get(k, 0) + 1
+        self.repeated = {k for k, c in counts.items() if c > 1}
+
+    def shared(self, node: ir.Node, pre: list[str], indent: str) -> ir.Node:
+        """`node` with each repeated sub-tree (plan_shared) replaced by a temporary, computed
+        into `pre` before its first use: the same operations on the same values, done once."""
+        if not self._sharable(node):
+            return node
+        k = self.key(node)
+        if k in self.repeated:
+            temp = self.shared_temps.get(k)
+            if temp is None:
+                kids = ir.children(node)
+                new = [self.shared(c, pre, indent) for c in kids]
+                inner = ir.with_children(node, new) if any(a is not b for a, b in zip(new, kids)) else node
+                self.n_temp += 1
+                name = self.declare(f"c{self.n_temp}", f"c{self.n_temp}", node.dims)
+                temp = self.shared_temps[k] = Temp(node.dims, name)
+                pre.append(f"{indent}/* shared: {_comment(ir.source(node))} */")
+                pre += self.statement(lambda env: self.at(name, env, "run"), node.dims, inner, "run", indent)
+            return temp
+        kids = ir.children(node)
+        new = [self.shared(c, pre, indent) for c in kids]
+        return ir.with_children(node, new) if any(a is not b for a, b in zip(new, kids)) else node
 
     # ------------------------------------------------------------------ expressions
     def ex(self, node: ir.Node, env: Env, ctx: str) -> str:
@@ -373,13 +396,16 @@ class _Gen:
                 need.add(r)
                 stack += reads[r]
         I = "  "
+        self.plan_shared([self.hoist(n) for a in varying for n in (a.expr, *(pc.expr for pc in a.pieces))]
+                         + [self.hoist(s.derivative) for s in p.states])
         step_blocks = [self.assign(a, "run", I, hoist=True) for a in varying if a.name in need]
         deriv_blocks = []
         for s in p.states:
             off = self.soff[s.name]
-            deriv_blocks.append([f"{I}/* d/dt {_comment(s.name)}: {_comment(s.text)} */"] + self.statement(
-                lambda env, s=s, off=off: f"w->D[{self.index(s.dims, env, off, self.L)}]",
-                s.dims, self.hoist(s.derivative), "run", I))
+            block = [f"{I}/* d/dt {_comment(s.name)}: {_comment(s.text)} */"]
+            expr = self.shared(self.hoist(s.derivative), block, I)
+            deriv_blocks.append(block + self.statement(
+                lambda env, s=s, off=off: f"w->D[{self.index(s.dims, env, off, self.L)}]", s.dims, expr, "run", I))
         save_blocks = [self.assign(a, "run", I, hoist=True) for a in varying if a.name not in need]
         init_blocks = self.init_section(I)
         const_blocks = [self.assign(a, "run", I, hoist=False) for a in p.rates if a.name in self.rc]
@@ -402,7 +428,7 @@ class _Gen:
                                "then the derivatives", functions)
         save_calls = self.pack(save_blocks, "recorded only", functions)
 
-        lines = self.header()
+        lines = c_parts.header(self.name, self.L, self.p.lookups)
         lines += ["typedef struct {"]
         lines += [f"  double {f}[{max(w, 1) * self.L}];" for f, w in
                   [("C", self.n_p), ("S", self.n_state), ("D", self.n_state), ("Y0", self.n_state),
@@ -454,7 +480,7 @@ class _Gen:
                   f"{I2}else",
                   f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->S[i] + dt * w->D[i];",
                   f"{I1}}}", "}", ""]
-        lines += self.entry(len(recorded))
+        lines += c_parts.entry(self.n_p, self.n_ts, self.n_state, len(recorded), self.L)
         text = "\n".join(lines) + "\n"
         return KernelSource(text=text, key=hashlib.sha256(text.encode()).hexdigest(),
                             constants={c: (o, self.width(p.constants[c])) for c, o in self.coff.items()},
@@ -507,69 +533,3 @@ class _Gen:
             if block is not None:
                 chunk += block
         return calls
-
-    def header(self) -> list[str]:
-        lines = [f"/* urbsd compiled kernel v{KERNEL_VERSION}: model {_comment(self.name)}, generated from its",
-                 f"   program by simulator/engine/c_code.py, {self.L} runs side by side; do not edit. */",
-                 "#include <math.h>", "#include <stdint.h>", "#include <stdlib.h>", "#include <string.h>", "",
-                 "/* np.maximum / np.minimum: NaN in either argument gives NaN */",
-                 "static inline double mx(double a, double b) { return (a >= b || a != a) ? a : b; }",
-                 "static inline double mn(double a, double b) { return (a <= b || a != a) ? a : b; }",
-                 "static inline double sq(double a) { return a * a; }", ""]
-        for name, (xs, ys) in self.p.lookups.items():
-            lines += self.lookup(name, xs, ys)
-        return lines
-
-    def lookup(self, name: str, xs: tuple[float, ...], ys: tuple[float, ...]) -> list[str]:
-        """np.interp(x, xs, ys) for one table, without branches (so that it vectorizes): y_0 up to
-        x_0, then on each segment from x_j on slope_j * (x - x_j) + y_j with numpy's slope (which
-        is y_j exactly at x_j; numpy's fallback where a slope is not finite), y_n from x_n on,
-        NaN for NaN."""
-        lines = [f"/* lookup {_comment(name)} */", f"static inline double lk_{name}(double x) {{",
-                 f"  double r = {lit(ys[0])}, v;"]
-        for j in range(len(xs) - 1):
-            dx = xs[j + 1] - xs[j]
-            slope = (ys[j + 1] - ys[j]) / dx if dx != 0 else math.nan
-            lines.append(f"  v = {lit(slope)} * (x - {lit(xs[j])}) + {lit(ys[j])};")
-            if not math.isfinite(slope):
-                lines.append(f"  v = v != v ? {lit(slope)} * (x - {lit(xs[j + 1])}) + {lit(ys[j + 1])} : v;")
-                if ys[j] == ys[j + 1]:
-                    lines.append(f"  v = v != v ? {lit(ys[j])} : v;")
-                lines.append(f"  v = x == {lit(xs[j])} ? {lit(ys[j])} : v;")
-            lines.append(f"  r = x >= {lit(xs[j])} ? v : r;")
-        lines += [f"  r = x >= {lit(xs[-1])} ? {lit(ys[-1])} : r;", "  return x != x ? x : r;", "}", ""]
-        return lines
-
-    def entry(self, n_rec: int) -> list[str]:
-        L = self.L
-        return [
-            "/* layout check: [version, n_p, n_ts, n_state, n_rec, lanes] */",
-            "int urbsd_info(int64_t *out) {",
-            f"  out[0] = {KERNEL_VERSION}; out[1] = {self.n_p}; out[2] = {self.n_ts}; out[3] = {self.n_state}; "
-            f"out[4] = {n_rec}; out[5] = {L};",
-            "  return 0;",
-            "}",
-            "",
-            "/* n_runs runs, LANES at a time: run r has the constants P0 with the columns pv_cols",
-            "   replaced by row r of PV; TS holds the time series at every step (Euler) or at t,",
-            "   t + dt/2 and t + dt of every step (RK4, method 1); out is (n_runs, n_save, n_out),",
-            "   recorded variable k going to the columns from ocol[k] (-1: not recorded). */",
-            SIGNATURE + " {",
-            f"  if (n_p != {self.n_p} || n_ts != {self.n_ts} || n_rec != {n_rec}) return -1;",
-            "  work_t *w = (work_t *)calloc(1, sizeof(work_t));",
-            "  if (!w) return -2;",
-            "  int64_t n_save = n_steps / save_every + 1;",
-            f"  for (int64_t r0 = 0; r0 < n_runs; r0 += {L}) {{",
-            f"    int nl = n_runs - r0 < {L} ? (int)(n_runs - r0) : {L};",
-            f"    for (int l = 0; l < {L}; l++) {{  /* lanes past the batch repeat its last run */",
-            "      int64_t r = r0 + (l < nl ? l : nl - 1);",
-            f"      for (int64_t k = 0; k < {self.n_p}; k++) w->C[k * {L} + l] = P0[k];",
-            f"      for (int64_t k = 0; k < n_pv; k++) w->C[pv_cols[k] * {L} + l] = PV[r * n_pv + k];",
-            "    }",
-            "    run_lanes(w, TS, n_ts, start, dt, n_steps, save_every, method == 1, ocol, "
-            "out + r0 * n_save * n_out, n_out, nl);",
-            "  }",
-            "  free(w);",
-            "  return 0;",
-            "}",
-        ]

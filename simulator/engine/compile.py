@@ -82,6 +82,27 @@ class CompiledModel:
         return self.layout.to_declared(arr, self.dims.get(name, ()), lead)
 
 
+_COMPILED: dict[tuple[str, str], CompiledModel] = {}
+
+
+def compiled(spec: ModelSpec) -> CompiledModel:
+    """`compile_model(spec)`, once per process for a model file: keyed by the file's sha256 and
+    the model's name (a sector cut of a model keeps the file's sha256, not its name). Another
+    ModelSpec object of the same file shares the compiled code (and loaded kernels) but keeps
+    its own time block and constants. A model built in memory (no sha256) is compiled anew."""
+    if not spec.sha256:
+        return compile_model(spec)
+    key = (spec.sha256, spec.name)
+    model = _COMPILED.get(key)
+    if model is None:
+        model = _COMPILED[key] = compile_model(spec)
+    elif model.spec is not spec:
+        import dataclasses
+
+        model = dataclasses.replace(model, spec=spec, _defaults=None)
+    return model
+
+
 def compile_model(spec: ModelSpec) -> CompiledModel:
     """Order the equations, translate them, and build the step functions."""
     from simulator.engine import numpy_code

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.engine.c_code import KERNEL_VERSION, KernelSource, generate
+from simulator.engine.c_code import KernelSource, generate
+from simulator.engine.c_parts import KERNEL_VERSION
 
 ENV_CC = "URBSD_CC"
 ENV_CACHE = "URBSD_CACHE_DIR"
