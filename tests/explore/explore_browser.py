@@ -17,20 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from browser_fonts import fonts_conf
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def fonts_conf(folder: Path) -> Path:
-    """A fontconfig file with only matplotlib's DejaVu fonts (no CJK font at all)."""
-    import matplotlib
-
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    conf = folder / "fonts.conf"
-    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
-                    f"<fontconfig><dir>{ttf}</dir><cachedir>{folder / 'fc-cache'}</cachedir></fontconfig>\n",
-                    encoding="utf-8")
-    return conf
 
 
 @contextmanager

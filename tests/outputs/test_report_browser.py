@@ -23,19 +23,10 @@ from simulator.outputs.report import report_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
+from browser_fonts import fonts_conf
+
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                                 reason="needs Debian's chromium (.ci/run installs it)")
-
-
-def _fonts_conf(folder: Path) -> Path:
-    import matplotlib
-
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    conf = folder / "fonts.conf"
-    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
-                    f"<fontconfig><dir>{ttf}</dir><cachedir>{folder / 'fc-cache'}</cachedir></fontconfig>\n",
-                    encoding="utf-8")
-    return conf
 
 
 def _screenshot(page: str, folder: Path, name: str) -> np.ndarray:
@@ -45,7 +36,7 @@ def _screenshot(page: str, folder: Path, name: str) -> np.ndarray:
     assert CHROMIUM is not None, "chromium is not installed (.ci/run installs it with apt-get)"
     html, png = folder / f"{name}.html", folder / f"{name}.png"
     html.write_text(page, encoding="utf-8")
-    env = {**os.environ, "FONTCONFIG_FILE": str(_fonts_conf(folder)), "HOME": str(folder)}
+    env = {**os.environ, "FONTCONFIG_FILE": str(fonts_conf(folder)), "HOME": str(folder)}
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
                     f"--user-data-dir={folder / ('profile-' + name)}", "--window-size=600,400",
