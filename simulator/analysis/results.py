@@ -3,7 +3,9 @@
 `timeseries_columns(run)` gives one row per saved (whole) year and one column per
 variable, as an ordered dict of numpy arrays; a variable subscripted by a dimension
 becomes one column per element, named `name[element]` (e.g.
-`county_urbanization_rate[kongtong]`). `timeseries_frame(run)` is the same as a pandas
+`county_urbanization_rate[kongtong]`), and one subscripted by several dimensions one column
+per combination, `name[el1,el2]` in the order of its dims (Vensim's style, e.g.
+`rural_residents[kongtong,a0_4]`). `timeseries_frame(run)` is the same as a pandas
 DataFrame, for notebooks; the command line stays off pandas so `urbsd run` starts fast.
 The functions below take either (any mapping of column name to values).
 
@@ -19,6 +21,7 @@ float of the run (never rounded), `reached` is `value >= target`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -72,21 +75,20 @@ def timeseries_columns(run: Any, index: int = 0) -> dict[str, np.ndarray]:
         series = arr[index]
         if series.ndim == 1:
             columns[name] = series.astype(float)
-        elif series.ndim == 2:
-            var_dims = tuple(dims.get(name, ()))
-            if len(var_dims) == 1 and var_dims[0] in elements:
-                labels = list(elements[var_dims[0]])
-            else:
-                labels = [str(i) for i in range(series.shape[1])]
-            if len(labels) != series.shape[1]:
-                raise ValueError(
-                    f"variable {name!r}: {series.shape[1]} values per year but "
-                    f"{len(labels)} elements in dimension {var_dims}"
-                )
-            for j, label in enumerate(labels):
-                columns[f"{name}[{label}]"] = series[:, j].astype(float)
+            continue
+        var_dims = tuple(dims.get(name, ()))
+        if len(var_dims) == series.ndim - 1 and all(d in elements for d in var_dims):
+            axes = [list(elements[d]) for d in var_dims]
         else:
-            raise ValueError(f"variable {name!r}: unsupported shape {arr.shape}")
+            axes = [[str(i) for i in range(n)] for n in series.shape[1:]]
+        if tuple(len(a) for a in axes) != series.shape[1:]:
+            raise ValueError(
+                f"variable {name!r}: {series.shape[1:]} values per year but "
+                f"{tuple(len(a) for a in axes)} elements in dimensions {var_dims}"
+            )
+        flat = series.reshape(series.shape[0], -1)
+        for j, labels in enumerate(itertools.product(*axes)):
+            columns[f"{name}[{','.join(labels)}]"] = flat[:, j].astype(float)
     return columns
 
 

@@ -70,17 +70,9 @@ class Check:
 
 def _consts(model: CompiledModel, params: dict[str, Any]):
     """consts(t) as the integrator builds it: defaults, overrides, time series at t."""
-    from simulator.engine.integrate import constants_at_start
+    from simulator.engine.integrate import constants_function
 
-    static, series = constants_at_start(model, params, 1)
-
-    def at(t: float) -> dict[str, np.ndarray]:
-        c = dict(static)
-        for name, ts in series.items():
-            c[name] = np.asarray(ts.at(t), dtype=float).reshape(1, -1)
-        return c
-
-    return at
+    return constants_function(model, params, 1)
 
 
 def person_stocks(model: CompiledModel) -> list[str]:
@@ -99,7 +91,7 @@ def _total(run: Run, names: list[str]) -> np.ndarray:
     out = np.zeros(len(run.times))
     for n in names:
         a = run.data[n][0]
-        out += a.sum(axis=1) if a.ndim == 2 else a
+        out += a.reshape(len(a), -1).sum(axis=1)  # over every element, whatever the dims
     return out
 
 
@@ -176,7 +168,7 @@ def people_conserved_test(model: CompiledModel, fine: Run) -> Check:
     net = np.zeros(len(fine.times))
     for f, sign in boundary.items():
         a = fine.data[f][0]
-        net += sign * (a.sum(axis=1) if a.ndim == 2 else a)
+        net += sign * a.reshape(len(a), -1).sum(axis=1)
     expected = total[0] + np.concatenate([[0.0], np.cumsum(fine.dt * net[:-1])])
     err = np.abs(total - expected) / np.maximum(np.abs(expected), 1e-300)
     worst = float(np.max(err)) if err.size else 0.0
@@ -255,13 +247,13 @@ def solve_ivp_run(model: CompiledModel, params: dict[str, Any], times: np.ndarra
     cuts = np.cumsum(widths)[:-1]
 
     def unflatten(y: np.ndarray) -> dict[str, np.ndarray]:
-        return {n: part.reshape(1, -1) for n, part in zip(names, np.split(y, cuts))}
+        return {n: part.reshape((1,) + model.shapes[n]) for n, part in zip(names, np.split(y, cuts))}
 
     def f(t: float, y: np.ndarray) -> np.ndarray:
         d, _ = model.rates(t, consts(t), unflatten(y))
-        return np.concatenate([np.broadcast_to(d[n], (1, w)).ravel() for n, w in zip(names, widths)])
+        return np.concatenate([np.broadcast_to(d[n], (1,) + model.shapes[n]).ravel() for n in names])
 
-    y0 = np.concatenate([np.broadcast_to(state0[n], (1, w)).ravel() for n, w in zip(names, widths)])
+    y0 = np.concatenate([np.broadcast_to(state0[n], (1,) + model.shapes[n]).ravel() for n in names])
     sol = solve_ivp(f, (start, float(times[-1])), y0, method="DOP853", t_eval=times,
                     rtol=IVP_RTOL, atol=IVP_ATOL)
     if not sol.success:

@@ -1,11 +1,19 @@
-"""The compiler: a validated ModelSpec becomes two vectorized Python functions.
+"""The compiler: a validated ModelSpec becomes a `Program` (the IR, `ir.py`), then code.
 
-`init(t, C, dt)` returns the initial state; `rates(t, C, S, dt)` returns the derivative of
-every stock and the value of every flow and auxiliary (`dt` is the time step, which
-Vensim's STEP uses). Both work on 2-D arrays (runs, width)
-so one call serves one run or 100,000. SMOOTH and DELAY3 become hidden stocks exactly as
-Vensim defines them. The generated source is kept on the result (`model.source`) so a
-reader can see what runs.
+`build_program(spec)` translates every equation (`equations.to_ir`), lowers SMOOTH and
+DELAY3 to hidden stocks named after their owner (`__smooth_<owner>`, `__delay3_<owner>_1`
+to `_3`, with helpers `..._in`, `..._time`, `..._out`; a second one in the same owner gets
+`_n2`), and orders the assignments of the initial-value and rate sections. This is the
+backend-neutral part. `compile_model(spec)` then hands the Program to the numpy backend
+(`numpy_code`), which writes two vectorized functions:
+
+- `init(t, C, dt)` returns the initial state;
+- `rates(t, C, S, dt)` returns the derivative of every state and the value of every flow
+  and auxiliary (`dt` is the time step, which Vensim's STEP uses).
+
+Both work on arrays with a leading run axis, so one call serves one run or 100,000. The
+generated source (`model.source`, or `urbsd docs --generated`) names above each line the
+element and its equation as written in the model file.
 """
 
 from __future__ import annotations
@@ -15,25 +23,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.engine import equations
-from simulator.engine.equations import Context, Translated
+from simulator.engine import equations, ir
+from simulator.engine.arrays import Layout, nested_values
 from simulator.engine.modelfile import ModelSpec
 from simulator.errors import InputError
 
 
 @dataclass
-class _Node:
-    code: str
-    width: int
-    reads: set[str]
-    literal: bool = False
-
-
-@dataclass
 class CompiledModel:
-    """A model ready to integrate: generated functions plus what the integrator needs."""
+    """A model ready to integrate: generated functions plus what the integrator needs.
+
+    Arrays in `init`/`rates` use the internal layout (`arrays.Layout`): (runs, *shape)
+    with one axis per model dimension, size 1 where a value does not vary."""
 
     spec: ModelSpec
+    program: ir.Program
     source: str
     init: object
     rates: object
@@ -42,170 +46,215 @@ class CompiledModel:
     states: list[str]
     #: names recorded by default: stocks, flows, auxiliaries
     variables: list[str]
+    #: number of elements of every variable (1 for a scalar)
     widths: dict[str, int]
+    #: declared dims of every model element
     dims: dict[str, tuple[str, ...]]
+    #: internal shape (without the run axis) of every variable, hidden ones included
+    shapes: dict[str, tuple[int, ...]]
+    layout: Layout
     #: boundary flows: flows that only enter (+1) or only leave (-1) the stocks
     boundary_flows: dict[str, int] = field(default_factory=dict)
+    _defaults: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def default_constants(self) -> dict[str, np.ndarray]:
-        """Every constant's declared value as an array of shape (1, width)."""
-        out = {}
-        for name, c in self.spec.constants.items():
-            if isinstance(c.value, dict):
-                vals = [c.value[e] for e in self.spec.elements(c.dims[0])]
-            else:
-                vals = [c.value] * self.widths[name]
-            out[name] = np.asarray(vals, dtype=float).reshape(1, -1)
-        return out
+        """Every constant's declared value as an internal array of shape (1, *shape) (a new
+        dict each call; the arrays are shared and read-only)."""
+        if self._defaults is None:
+            out = {}
+            for name, c in self.spec.constants.items():
+                arr = nested_values(c.value, c.dims, {d: self.spec.elements(d) for d in c.dims},
+                                    f"constants.{name}.value", c.value_dims)
+                out[name] = self.internal(name, arr[None], lead=1)
+                out[name].flags.writeable = False
+            self._defaults = out
+        return dict(self._defaults)
+
+    def internal(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
+        """(*lead, *declared sizes) -> (*lead, *internal shape) for variable `name`."""
+        return self.layout.to_internal(arr, self.dims.get(name, ()), lead)
+
+    def declared(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
+        """(*lead, *internal shape) -> (*lead, *declared sizes) for variable `name`."""
+        return self.layout.to_declared(arr, self.dims.get(name, ()), lead)
 
 
 def compile_model(spec: ModelSpec) -> CompiledModel:
     """Order the equations, translate them, and build the step functions."""
-    return _Compiler(spec).build()
+    from simulator.engine import numpy_code
+
+    program = build_program(spec)
+    source, namespace = numpy_code.build(program, spec.name)
+    layout = Layout({d: dim.elements for d, dim in spec.dimensions.items()})
+    dims = {n: tuple(spec.element(n).dims) for n in spec.all_names()}
+    shapes = {n: program.shape(d) for n, d in program.var_dims.items()}
+    widths = {n: int(np.prod(s)) for n, s in shapes.items()}
+    return CompiledModel(
+        spec=spec, program=program, source=source, init=namespace["init"], rates=namespace["rates"],
+        stocks=list(spec.stocks), states=[s.name for s in program.states],
+        variables=list(program.outputs), widths=widths, dims=dims, shapes=shapes, layout=layout,
+        boundary_flows=_boundary_flows(spec),
+    )
 
 
-class _Compiler:
+def build_program(spec: ModelSpec) -> ir.Program:
+    """The backend-neutral program of a model: ordered assignments, states, hidden stocks."""
+    return _Builder(spec).build()
+
+
+class _Builder:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
-        self.widths: dict[str, int] = {}
-        for name in spec.all_names():
-            dims = spec.element(name).dims
-            self.widths[name] = len(spec.elements(dims[0])) if dims else 1
-        self.run_nodes: dict[str, _Node] = {}
-        self.init_overrides: dict[str, _Node] = {}
-        self.hidden_states: dict[str, int] = {}
-        self.hidden_derivs: list[tuple[str, str]] = []
-        self.hidden_inits: list[tuple[str, str]] = []
+        order = list(spec.dimensions)
+        self.order = order
+        self.var_dims = {n: tuple(d for d in order if d in spec.element(n).dims) for n in spec.all_names()}
+        self.run: dict[str, ir.Assign] = {}
+        self.init_over: dict[str, ir.Assign] = {}
+        self.hidden_states: list[ir.State] = []
+        self.hidden_init: list[ir.Assign] = []
         self.labels: dict[str, str] = {}
-        self.k = 0
+        self.count: dict[tuple[str, str], int] = {}
+        self._read_cache: dict[int, set[str]] = {}
 
-    def _width(self, dim: str | None) -> int:
-        return len(self.spec.elements(dim)) if dim else 1
+    def chain(self, family: str, first: ir.Node, *rest: tuple[str, ir.Node]) -> ir.Chain:
+        """A chain node of a hidden-stock equation; dims: the union of its terms'."""
+        found = set(first.dims).union(*(t.dims for _, t in rest))
+        return ir.Chain(tuple(d for d in self.order if d in found), family, first, tuple(rest))
 
-    def _hidden(self, owner: str):
-        def make(kind: str, inp: Translated, delay: Translated, dim, r_in: set[str], r_delay: set[str]) -> Translated:
-            k = self.k
-            self.k += 1
-            w = self._width(dim)
-            i, d = f"__in{k}", f"__d{k}"
-            self.run_nodes[i] = _Node(inp.code, w, r_in, inp.literal)
-            self.run_nodes[d] = _Node(delay.code, self._width(delay.dim), r_delay, delay.literal)
-            self.labels[i] = f"input of {kind} in '{owner}'"
-            self.labels[d] = f"delay of {kind} in '{owner}'"
-            if kind == "smooth":
-                s = f"__s{k}"
-                self.hidden_states[s] = w
-                self.hidden_derivs.append((s, f"(v_{i} - v_{s}) / v_{d}"))
-                self.hidden_inits.append((s, f"v_{s}"))
-                self.init_overrides[s] = _Node(f"v_{i}", w, {i})
-                self.labels[s] = f"smooth in '{owner}'"
-                ctx_reads = {s}
-                out = Translated(f"v_{s}", dim)
-            else:
-                levels = [f"__l{k}_{j}" for j in (1, 2, 3)]
-                o = f"__o{k}"
-                third = f"(v_{d} / 3.0)"
-                for lv in levels:
-                    self.hidden_states[lv] = w
-                    self.hidden_inits.append((lv, f"v_{i} * {third}"))
-                l1, l2, l3 = (f"v_{lv}" for lv in levels)
-                self.hidden_derivs += [
-                    (levels[0], f"v_{i} - {l1} / {third}"),
-                    (levels[1], f"{l1} / {third} - {l2} / {third}"),
-                    (levels[2], f"{l2} / {third} - {l3} / {third}"),
-                ]
-                self.run_nodes[o] = _Node(f"{l3} / {third}", w, {d})
-                self.init_overrides[o] = _Node(f"v_{i}", w, {i, d})
-                self.labels[o] = f"delay3 in '{owner}'"
-                ctx_reads = {o}
-                out = Translated(f"v_{o}", dim)
-            current_ctx.reads |= ctx_reads
-            return out
+    # ------------------------------------------------------------------ lowering
+    def lower(self, node: ir.Node, owner: str) -> ir.Node:
+        """The tree with every smooth/delay3 replaced by a Ref to its hidden output."""
+        kids = ir.children(node)
+        if kids:
+            new = [self.lower(k, owner) for k in kids]
+            if any(a is not b for a, b in zip(new, kids)):
+                node = ir.with_children(node, new)
+        if isinstance(node, ir.Delay):
+            return self.hidden(node, owner)
+        return node
 
-        current_ctx = Context(self.spec, owner, "", hidden=make)
-        return current_ctx
+    def hidden(self, node: ir.Delay, owner: str) -> ir.Node:
+        key = (node.fn, owner)
+        self.count[key] = k = self.count.get(key, 0) + 1
+        base = f"__{node.fn}_{owner}" + ("" if k == 1 else f"_n{k}")
+        what = f"{node.fn} in '{owner}'"
+        inp, time = f"{base}_in", f"{base}_time"
+        self._helper(inp, node.x, owner, f"input of {what}: {ir.source(node.x)}")
+        self._helper(time, node.delay, owner, f"delay time of {what}: {ir.source(node.delay)}")
+        r_in, r_time = ir.Ref(node.x.dims, inp, "hidden"), ir.Ref(node.delay.dims, time, "hidden")
+        dims = node.dims
+        if node.fn == "smooth":
+            state = ir.Ref(dims, base, "hidden")
+            deriv = self.chain("*", self.chain("+", r_in, ("-", state)), ("/", r_time))
+            self.hidden_states.append(ir.State(base, dims, deriv, owner, f"SMOOTH stock of {what}: d/dt = (input - S) / delay"))
+            self.init_over[base] = ir.Assign(base, dims, r_in, owner, f"{what} starts at its input")
+            self.hidden_init.append(ir.Assign(base, dims, state, owner, f"{what} starts at its input"))
+            self.var_dims[base] = dims
+            self.labels[base] = what
+            return state
+        third = self.chain("*", r_time, ("/", ir.Const((), 3.0)))
+        levels = [ir.Ref(dims, f"{base}_{j}", "hidden") for j in (1, 2, 3)]
+        outflow = [self.chain("*", lv, ("/", third)) for lv in levels]
+        derivs = [self.chain("+", r_in, ("-", outflow[0])),
+                  self.chain("+", outflow[0], ("-", outflow[1])),
+                  self.chain("+", outflow[1], ("-", outflow[2]))]
+        for j, (lv, d) in enumerate(zip(levels, derivs), 1):
+            flow_in = "the input" if j == 1 else f"L{j - 1} / (delay / 3)"
+            self.hidden_states.append(ir.State(lv.name, dims, d, owner,
+                                               f"DELAY3 stock L{j} of {what}: d/dt = {flow_in} - L{j} / (delay / 3)"))
+            self.hidden_init.append(ir.Assign(lv.name, dims, self.chain("*", r_in, ("*", third)), owner,
+                                              f"L{j} of {what} starts at input * delay / 3"))
+            self.var_dims[lv.name] = dims
+        out = f"{base}_out"
+        self.run[out] = ir.Assign(out, dims, outflow[2], owner, f"output of {what}: L3 / (delay / 3)")
+        self.init_over[out] = ir.Assign(out, dims, r_in, owner, f"{what} starts at its input")
+        self.var_dims[out] = dims
+        self.labels[out] = what
+        return ir.Ref(dims, out, "hidden")
 
-    def build(self) -> CompiledModel:
+    def _helper(self, name: str, node: ir.Node, owner: str, text: str) -> None:
+        self.run[name] = ir.Assign(name, node.dims, node, owner, text)
+        self.var_dims[name] = node.dims
+        self.labels[name] = text.split(":")[0]
+
+    # ------------------------------------------------------------------ program
+    def build(self) -> ir.Program:
         spec = self.spec
-        for kind, table in (("flows", spec.flows), ("auxiliaries", spec.auxiliaries)):
-            for name, el in table.items():
-                ctx = self._hidden(name)
-                ctx.field = f"{kind}.{name}.equation"
-                tr = equations.translate(el.equation, ctx)
-                self.run_nodes[name] = _Node(tr.code, self.widths[name], ctx.reads, tr.literal)
-        stock_inits: dict[str, _Node] = {}
+        for table, elements in (("flows", spec.flows), ("auxiliaries", spec.auxiliaries)):
+            for name, el in elements.items():
+                field = f"{table}.{name}.equation"
+                node = self.lower(equations.to_ir(spec, el.equation, owner=name, field=field), name)
+                parts = []
+                for key, picks, text in equations.pieces(spec, name, table):
+                    target = tuple(d for d in el.dims if d not in dict(picks))
+                    pnode = equations.to_ir(spec, text, owner=name, field=f"{table}.{name}.elements.{key}",
+                                            target=target, where=f"at {key}")
+                    parts.append(ir.Piece(picks, self.lower(pnode, name), key, _text(text)))
+                self.run[name] = ir.Assign(name, self.var_dims[name], node, name, _text(el.equation), tuple(parts))
+        stock_inits = {}
         for name, st in spec.stocks.items():
-            ctx = Context(spec, name, f"stocks.{name}.initial", initial=True)
-            tr = equations.translate(st.initial, ctx)
-            stock_inits[name] = _Node(tr.code, self.widths[name], ctx.reads, tr.literal)
+            node = equations.to_ir(spec, st.initial, owner=name, field=f"stocks.{name}.initial", initial=True)
+            stock_inits[name] = ir.Assign(name, self.var_dims[name], node, name, "initial: " + _text(st.initial))
 
-        stock_order = self._order(stock_inits, set(spec.stocks), "stocks", "initial values")
-        run_order = self._order(self.run_nodes, set(self.run_nodes), "auxiliaries", "equations")
-        init_nodes = {**self.run_nodes, **self.init_overrides}
-        init_order = self._order(init_nodes, set(init_nodes), "auxiliaries", "initial equations")
+        run_order = self._order(self.run, "auxiliaries", "equations")
+        # stock initial values and equations at the start are one graph: an initial value may
+        # read an auxiliary (or flow) evaluated at the initial time, as in Vensim
+        init_nodes = {**self.run, **self.init_over, **stock_inits}
+        init_order = self._order(init_nodes, "auxiliaries", "initial equations")
 
-        states = list(spec.stocks) + list(self.hidden_states)
-        constants = list(spec.constants)
-        lines = ["def init(t, C, dt=0.0):"]
-        lines += [f"    v_{c} = C['{c}']" for c in constants]
-        lines += [f"    v_{s} = {self._assign(stock_inits[s])}" for s in stock_order]
-        lines += [f"    v_{n} = {self._assign(init_nodes[n])}" for n in init_order]
-        lines.append("    return {")
-        lines += [f"        '{s}': v_{s}," for s in spec.stocks]
-        lines += [f"        '{s}': {code}," for s, code in self.hidden_inits]
-        lines.append("    }")
-        lines.append("")
-        lines.append("def rates(t, C, S, dt=0.0):")
-        lines += [f"    v_{c} = C['{c}']" for c in constants]
-        lines += [f"    v_{s} = S['{s}']" for s in states]
-        lines += [f"    v_{n} = {self._assign(self.run_nodes[n])}" for n in run_order]
-        lines.append("    D = {")
-        for s, st in spec.stocks.items():
-            terms = [f" + v_{f}" for f in st.inflows] + [f" - v_{f}" for f in st.outflows]
-            lines.append(f"        '{s}': 0.0{''.join(terms)},")
-        lines += [f"        '{s}': {code}," for s, code in self.hidden_derivs]
-        lines.append("    }")
-        variables = list(spec.flows) + list(spec.auxiliaries)
-        lines.append("    V = {" + ", ".join(f"'{v}': v_{v}" for v in variables) + "}")
-        lines.append("    return D, V")
-        source = "\n".join(lines) + "\n"
-
-        namespace: dict[str, object] = {"np": np}
-        for name, lk in spec.lookups.items():
-            namespace[f"lk_{name}"] = _lookup(np.asarray(lk.x, float), np.asarray(lk.y, float))
-        exec(compile(source, f"<model {spec.name}>", "exec"), namespace)
-
-        widths = dict(self.widths)
-        widths.update(self.hidden_states)
-        dims = {n: tuple(spec.element(n).dims) for n in spec.all_names()}
-        return CompiledModel(
-            spec=spec, source=source, init=namespace["init"], rates=namespace["rates"],
-            stocks=list(spec.stocks), states=states,
-            variables=list(spec.stocks) + variables, widths=widths, dims=dims,
-            boundary_flows=_boundary_flows(spec),
+        states = []
+        for name, st in spec.stocks.items():
+            terms = tuple(("+", ir.Ref(self.var_dims[f], f, "flow")) for f in st.inflows) + \
+                tuple(("-", ir.Ref(self.var_dims[f], f, "flow")) for f in st.outflows)
+            deriv = ir.Chain(self.var_dims[name], "+", ir.Const((), 0.0), terms) if terms else ir.Const((), 0.0)
+            net = " + ".join(st.inflows) + "".join(f" - {f}" for f in st.outflows)
+            net = net.removeprefix(" ")
+            states.append(ir.State(name, self.var_dims[name], deriv, name, f"d/dt = {net or '0'}"))
+        states += self.hidden_states
+        init_states = [ir.Assign(s, self.var_dims[s], ir.Ref(self.var_dims[s], s, "stock"), s,
+                                 f"{s} starts at its initial value (above)") for s in spec.stocks]
+        return ir.Program(
+            dims={d: tuple(dim.elements) for d, dim in spec.dimensions.items()},
+            constants={c: self.var_dims[c] for c in spec.constants},
+            lookups={n: (tuple(map(float, lk.x)), tuple(map(float, lk.y))) for n, lk in spec.lookups.items()},
+            init=[init_nodes[n] for n in init_order],
+            init_states=init_states + self.hidden_init,
+            rates=[self.run[n] for n in run_order],
+            states=states,
+            outputs=list(spec.stocks) + list(spec.flows) + list(spec.auxiliaries),
+            var_dims=dict(self.var_dims),
         )
 
-    def _assign(self, node: _Node) -> str:
-        if node.literal:
-            return f"np.full((1, {node.width}), {node.code})"
-        return node.code
+    def _reads(self, a: ir.Assign) -> set[str]:
+        """What an assignment reads (its equation and per-element equations), computed once."""
+        found = self._read_cache.get(id(a))
+        if found is None:
+            found = equations.reads(a.expr).union(*(equations.reads(p.expr) for p in a.pieces))
+            self._read_cache[id(a)] = found
+        return found
 
-    def _order(self, nodes: dict[str, _Node], members: set[str], table: str, what: str) -> list[str]:
-        sorter = graphlib.TopologicalSorter({n: {r for r in nd.reads if r in members} for n, nd in nodes.items()})
+    def _order(self, nodes: dict[str, ir.Assign], table: str, what: str) -> list[str]:
+        deps = {}
+        for n, a in nodes.items():
+            deps[n] = {r for r in self._reads(a) if r in nodes}
+        sorter = graphlib.TopologicalSorter(deps)
         try:
             return list(sorter.static_order())
         except graphlib.CycleError as exc:
             cycle = [self.labels.get(n, n) for n in exc.args[1]]
+            stock = next((n for n in exc.args[1] if n in self.spec.stocks), None)
+            if stock is not None:  # only the initial-time graph holds stocks (their initial values)
+                raise InputError(self.spec.path, f"stocks.{stock}.initial",
+                                 f"algebraic loop in {what} (the initial value reads an equation that "
+                                 f"reads the stock): {' -> '.join(cycle)}") from None
             first = next((n for n in exc.args[1] if not n.startswith("__")), exc.args[1][0])
+            hint = ", smooth/delay3 start at their input" if what.startswith("initial") else ""
             raise InputError(self.spec.path, f"{table}.{first}",
-                             f"algebraic loop in {what} (no stock in it{', smooth/delay3 start at their input' if what.startswith('initial') else ''}): {' -> '.join(cycle)}") from None
+                             f"algebraic loop in {what} (no stock in it{hint}): {' -> '.join(cycle)}") from None
 
 
-def _lookup(xs: np.ndarray, ys: np.ndarray):
-    """A graphical function: linear between points, flat beyond the ends (Vensim's default)."""
-    def f(x):
-        return np.interp(x, xs, ys)
-    return f
+def _text(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def _boundary_flows(spec: ModelSpec) -> dict[str, int]:

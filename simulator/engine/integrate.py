@@ -1,13 +1,19 @@
-"""Fixed-step integration (Euler, as Vensim; or RK4) of a compiled model over many runs at once."""
+"""Fixed-step integration (Euler, as Vensim; or RK4) of a compiled model over many runs at once.
+
+The time step is checked (and made exact) by `timestep.time_step`, the same function the
+model loader and the command line use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from simulator.engine.compile import CompiledModel
 from simulator.engine.series import TimeSeries
+from simulator.engine.timestep import check_horizon, steps_per_save
 
 METHODS = ("euler", "rk4")
 
@@ -16,7 +22,8 @@ Param = float | int | np.ndarray | TimeSeries
 
 @dataclass
 class Run:
-    """Saved trajectories: `data[name]` is (n_runs, n_t) or (n_runs, n_t, n_elements)."""
+    """Saved trajectories: `data[name]` is (n_runs, n_t, *sizes of its dims, in declared order);
+    `dims[name]` names those dims, `elements[dim]` lists each dimension's elements."""
 
     times: np.ndarray
     data: dict[str, np.ndarray]
@@ -42,39 +49,31 @@ def simulate(
     stop: float | None = None,
     saveper: float | None = None,
 ) -> Run:
-    """Integrate `n_runs` parameter sets at once and save every `saveper` years."""
+    """Integrate `n_runs` parameter sets at once and save every `saveper` years.
+
+    ValueError for a bad dt, horizon, method, parameter or output name."""
     spec = model.spec
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    dt = float(spec.time.dt if dt is None else dt)
     start = float(spec.time.start if start is None else start)
     stop = float(spec.time.stop if stop is None else stop)
     saveper = float(spec.time.saveper if saveper is None else saveper)
-    if dt <= 0 or not _whole(saveper / dt) or not _whole((stop - start) / saveper):
-        raise ValueError(f"dt={dt} must divide saveper={saveper}, which must divide the run {start}..{stop}")
-    n_steps = round((stop - start) / dt)
-    save_every = round(saveper / dt)
+    n_save = check_horizon(start, stop, saveper) + 1
+    save_every = steps_per_save(float(spec.time.dt if dt is None else dt), saveper)
+    dt = saveper / save_every
+    n_steps = (n_save - 1) * save_every
 
-    static, series = constants_at_start(model, params or {}, n_runs)
+    consts = constants_function(model, params or {}, n_runs)
     names = model.variables if outputs is None else list(outputs)
     unknown = [n for n in names if n not in model.widths or n.startswith("__")]
     if unknown:
         raise ValueError(f"unknown output(s): {unknown}")
 
-    def consts(t: float) -> dict[str, np.ndarray]:
-        if not series:
-            return static
-        c = dict(static)
-        for name, ts in series.items():
-            c[name] = np.asarray(ts.at(t), dtype=float).reshape(1, -1)
-        return c
-
-    n_save = n_steps // save_every + 1
-    data = {n: np.empty((n_runs, n_save, model.widths[n])) for n in names}
+    data = {n: np.empty((n_runs, n_save) + model.shapes[n]) for n in names}
     stock_set = set(model.states)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        state = {k: np.broadcast_to(v, (n_runs, model.widths[k])).astype(float, copy=True)
+        state = {k: np.broadcast_to(v, (n_runs,) + model.shapes[k]).astype(float, copy=True)
                  for k, v in model.init(start, consts(start), dt).items()}
         for step in range(n_steps + 1):
             t = start + step * dt
@@ -82,7 +81,7 @@ def simulate(
             if step % save_every == 0:
                 j = step // save_every
                 for n in names:
-                    data[n][:, j, :] = state[n] if n in stock_set else values[n]
+                    data[n][:, j] = state[n] if n in stock_set else values[n]
             if step == n_steps:
                 break
             if method == "euler":
@@ -91,7 +90,7 @@ def simulate(
             else:
                 state = _rk4(model, consts, state, d1, t, dt)
 
-    out = {n: (a[:, :, 0] if not model.dims.get(n) else a) for n, a in data.items()}
+    out = {n: model.declared(n, a, lead=2) for n, a in data.items()}
     return Run(
         times=start + saveper * np.arange(n_save), data=out,
         dims={n: model.dims.get(n, ()) for n in names},
@@ -109,34 +108,56 @@ def _rk4(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -
     return {k: y[k] + dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]) for k in y}
 
 
-def _whole(x: float) -> bool:
-    return abs(x - round(x)) < 1e-9 and round(x) > 0
+def constants_function(model: CompiledModel, params: dict[str, Param],
+                       n_runs: int) -> Callable[[float], dict[str, np.ndarray]]:
+    """consts(t): every constant as an internal array at time t (defaults, `params`, time series)."""
+    static, series = constants_at_start(model, params, n_runs)
+    if not series:
+        return lambda t: static
+
+    def consts(t: float) -> dict[str, np.ndarray]:
+        c = dict(static)
+        for name, ts in series.items():
+            c[name] = model.internal(name, np.asarray(ts.at(t), dtype=float)[None])
+        return c
+
+    return consts
 
 
 def constants_at_start(model: CompiledModel, params: dict[str, Param], n_runs: int):
-    """Defaults overridden by `params`: arrays of shape (1 or n_runs, width), plus time series
-    ({name: TimeSeries}, evaluated at each step), as the integrator builds them."""
+    """Defaults overridden by `params`: internal arrays of shape (1 or n_runs, *shape), plus
+    time series ({name: TimeSeries}, evaluated at each step), as the integrator builds them.
+
+    A scalar constant takes a number or one per run (n_runs,); a subscripted one a number,
+    an array over its dims (declared order), one such array per run (n_runs, *sizes), or the
+    same flattened ((width,) or (n_runs, width)); any constant takes a TimeSeries whose values
+    are (k,) or (k, *sizes)."""
     static = model.default_constants()
     series: dict[str, TimeSeries] = {}
     for name, value in params.items():
         if name not in static:
             raise ValueError(f"'{name}' is not a constant of model {model.spec.name}")
-        width = model.widths[name]
-        subscripted = bool(model.dims[name])
         if isinstance(value, TimeSeries):
             series[name] = value
             continue
-        arr = np.asarray(value, dtype=float)
-        if arr.ndim == 0:
-            arr = np.full((1, width), float(arr))
-        elif arr.ndim == 1 and subscripted and arr.shape[0] == width:
-            arr = arr.reshape(1, width)
-        elif arr.ndim == 1 and not subscripted and arr.shape[0] == n_runs:
-            arr = arr.reshape(n_runs, 1)
-        elif arr.ndim == 2 and arr.shape == (n_runs, width):
-            pass
-        else:
-            raise ValueError(f"'{name}': shape {arr.shape} fits neither one value per "
-                             f"{'element' if subscripted else 'run'} nor ({n_runs}, {width})")
-        static[name] = arr
+        static[name] = _param_array(model, name, value, n_runs)
     return static, series
+
+
+def _param_array(model: CompiledModel, name: str, value: Param, n_runs: int) -> np.ndarray:
+    sizes = model.layout.sizes(model.dims[name])
+    width = model.widths[name]
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full((1,) + model.shapes[name], float(arr))
+    if sizes and arr.shape in (sizes, (width,)):
+        lead = arr.reshape((1,) + sizes)
+    elif not sizes and arr.shape == (n_runs,):
+        lead = arr.reshape(n_runs)
+    elif sizes and arr.shape in ((n_runs,) + sizes, (n_runs, width)):
+        lead = arr.reshape((n_runs,) + sizes)
+    else:
+        what = "element" if sizes else "run"
+        raise ValueError(f"'{name}': shape {arr.shape} fits neither one value per {what} nor "
+                         f"({n_runs}, {', '.join(map(str, sizes or (1,)))})")
+    return model.internal(name, lead, lead=1)

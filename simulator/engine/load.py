@@ -14,9 +14,11 @@ import hashlib
 import keyword
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from simulator.engine import equations
+from simulator.engine.arrays import ValueShapeError, nested_values
 from simulator.engine.modelfile import (
     NAME_RE,
     Auxiliary,
@@ -29,15 +31,17 @@ from simulator.engine.modelfile import (
     Stock,
     TimeSpec,
 )
+from simulator.engine.timestep import check_horizon, steps_per_save
 from simulator.engine.yamlfile import read_yaml
 from simulator.errors import InputError, suggest
 
 
-def load_model(path: str | Path, *, units: bool = True) -> ModelSpec:
+def load_model(path: str | Path, *, units: bool = True, require_sectors: bool = False) -> ModelSpec:
     """Read, validate and return a model file (`simulator.bundled.bundled_model_path()` is
     the bundled Pingliang model).
 
-    `units=False` skips only the units check (for engine tests on abstract toy models).
+    `units=False` skips only the units check (for engine tests on abstract toy models);
+    `require_sectors=True` refuses an element without `sector:`.
     """
     path = Path(path)
     raw, raw_bytes = read_yaml(path, str(path), "model file")
@@ -51,7 +55,7 @@ def load_model(path: str | Path, *, units: bool = True) -> ModelSpec:
         raise _first_error(path, exc, raw) from None
     spec.path = path
     spec.sha256 = hashlib.sha256(raw_bytes).hexdigest()
-    check_model(spec, units=units)
+    check_model(spec, units=units, require_sectors=require_sectors)
     return spec
 
 
@@ -86,41 +90,44 @@ def _allowed_fields(loc: list[str]) -> list[str]:
     return []
 
 
-def check_model(spec: ModelSpec, *, units: bool = True) -> None:
-    """Cross-element checks: names, dims, bounds, wiring, equations, loops, units. Raises InputError."""
+def check_model(spec: ModelSpec, *, units: bool = True, require_sectors: bool = False) -> None:
+    """Cross-element checks: time, names, dims, values, bounds, wiring, equations, loops, units.
+    Raises InputError. `require_sectors=True` also refuses an element without `sector:`."""
     path = spec.path
-    if spec.time.stop <= spec.time.start:
-        raise InputError(path, "time.stop", "must be after time.start")
-    steps_per_save = spec.time.saveper / spec.time.dt
-    if abs(steps_per_save - round(steps_per_save)) > 1e-9:
-        raise InputError(path, "time.dt", "must divide time.saveper into whole steps")
-
-    element_names = {e for d in spec.dimensions.values() for e in d.elements}
+    _check_time(spec)
+    _check_dimensions(spec)
+    element_names = {e: d for d, dim in spec.dimensions.items() for e in dim.elements}
     seen: dict[str, str] = {}
     for kind, table in spec.tables():
         for name in table:
             field = f"{_plural(kind)}.{name}"
             if not NAME_RE.match(name) or keyword.iskeyword(name):
-                raise InputError(path, field, "names are lower-case snake_case identifiers")
+                raise InputError(path, field, "names are lower-case snake_case identifiers (no double or trailing _)")
             if name in equations.RESERVED:
                 raise InputError(path, field, f"'{name}' is a builtin and cannot name an element")
             if name in element_names:
-                raise InputError(path, field, f"'{name}' is already a dimension element")
+                raise InputError(path, field, f"'{name}' is already an element of dimension '{element_names[name]}'")
+            if name in spec.dimensions:
+                raise InputError(path, field, f"'{name}' is already a dimension")
             if name in seen:
                 raise InputError(path, field, f"'{name}' is already declared as a {seen[name]}")
             seen[name] = kind
-            for dim in table[name].dims:
+            dims = table[name].dims
+            for dim in dims:
                 if dim not in spec.dimensions:
                     raise InputError(path, f"{field}.dims", f"unknown dimension '{dim}'{suggest(dim, spec.dimensions)}")
-            if len(table[name].dims) > 1:
-                raise InputError(path, f"{field}.dims", "at most one dimension per element")
+            if len(set(dims)) != len(dims):
+                raise InputError(path, f"{field}.dims", f"a dimension is listed twice in {dims}")
+            if require_sectors and not table[name].sector:
+                raise InputError(path, f"{field}.sector", f"every element needs a sector ({', '.join(spec.sectors())})")
 
     for name, c in spec.constants.items():
         _check_constant(spec, name, c)
     for name, lk in spec.lookups.items():
         field = f"lookups.{name}"
         if lk.dims:
-            raise InputError(path, f"{field}.dims", "lookups are not subscripted")
+            raise InputError(path, f"{field}.dims", "lookups are not subscripted (a lookup applies to each element "
+                                                    "of its argument)")
         if len(lk.x) != len(lk.y):
             raise InputError(path, field, f"x has {len(lk.x)} points but y has {len(lk.y)}")
         if any(b <= a for a, b in zip(lk.x, lk.x[1:])):
@@ -135,27 +142,67 @@ def check_model(spec: ModelSpec, *, units: bool = True) -> None:
                     what = spec.kind(fname)
                     reason = f"'{fname}' is a {what}, not a flow" if what else f"unknown flow '{fname}'{suggest(fname, spec.flows)}"
                     raise InputError(path, field, reason)
-                if spec.flows[fname].dims != stock.dims:
+                if set(spec.flows[fname].dims) != set(stock.dims):
                     raise InputError(path, field, f"flow '{fname}' has dims {spec.flows[fname].dims} but the stock has {stock.dims}")
                 inflow_of.setdefault(fname, sname)
     for fname in spec.flows:
         if fname not in inflow_of:
             raise InputError(path, f"flows.{fname}", "the flow is not an inflow or outflow of any stock")
 
-    for sname, stock in spec.stocks.items():
-        equations.check(spec, sname, stock.initial, field=f"stocks.{sname}.initial", initial=True)
+    trees = equations.equation_trees(spec)
     reads: dict[str, set[str]] = {}
-    for fname, flow in spec.flows.items():
-        reads[fname] = equations.check(spec, fname, flow.equation, field=f"flows.{fname}.equation")
-    for aname, aux in spec.auxiliaries.items():
-        reads[aname] = equations.check(spec, aname, aux.equation, field=f"auxiliaries.{aname}.equation")
+    for _, owner, node, what in trees:
+        if what != "initial value":
+            reads.setdefault(owner, set()).update(equations.reads(node))
     for sname, stock in spec.stocks.items():
         reads[sname] = set(stock.inflows) | set(stock.outflows)
     _check_loops(spec, reads)
     if units:
         from simulator.engine.units import check_units  # pint is imported only here, when a model is loaded
 
-        check_units(spec)
+        check_units(spec, trees)
+
+
+def _check_time(spec: ModelSpec) -> None:
+    t = spec.time
+    try:
+        check_horizon(t.start, t.stop, t.saveper)
+    except ValueError as exc:
+        raise InputError(spec.path, "time.stop", str(exc)) from None
+    if not float(t.start).is_integer():
+        raise InputError(spec.path, "time.start", f"must be a whole year (the results are yearly tables), not {t.start:g}")
+    if not float(t.saveper).is_integer():
+        raise InputError(spec.path, "time.saveper", f"must be a whole number of years (the results are yearly "
+                                                    f"tables), not {t.saveper:g}")
+    try:
+        steps_per_save(t.dt, t.saveper)
+    except ValueError as exc:
+        raise InputError(spec.path, "time.dt", str(exc)) from None
+
+
+def _check_dimensions(spec: ModelSpec) -> None:
+    """Dimension and element names are identifiers; elements are unique within and across dimensions."""
+    path = spec.path
+    owner: dict[str, str] = {}
+    for dname, dim in spec.dimensions.items():
+        field = f"dimensions.{dname}"
+        if not NAME_RE.match(dname) or keyword.iskeyword(dname) or dname in equations.RESERVED:
+            raise InputError(path, field, "dimension names are lower-case snake_case identifiers, not a builtin")
+        for e in dim.elements:
+            if not isinstance(e, str) or not NAME_RE.match(e) or keyword.iskeyword(e) or e in equations.RESERVED:
+                raise InputError(path, f"{field}.elements", f"'{equations.shown(e, 40)}' is not a plain name: element "
+                                 "names are lower-case snake_case identifiers (letters, digits, single _), not a builtin")
+            if e in owner:
+                where = "twice in this dimension" if owner[e] == dname else f"also an element of '{owner[e]}'"
+                raise InputError(path, f"{field}.elements", f"'{e}' is {where}; element names are unique across "
+                                                            "all dimensions")
+            if e in spec.dimensions:
+                raise InputError(path, f"{field}.elements", f"'{e}' is also the name of a dimension")
+            owner[e] = dname
+        for e in dim.labels:
+            if e not in dim.elements:
+                raise InputError(path, f"{field}.labels.{equations.shown(e, 40)}",
+                                 f"not an element of '{dname}'{suggest(str(e), dim.elements)}")
 
 
 def _check_loops(spec: ModelSpec, reads: dict[str, set[str]]) -> None:
@@ -190,24 +237,31 @@ def _check_loops(spec: ModelSpec, reads: dict[str, set[str]]) -> None:
 def _check_constant(spec: ModelSpec, name: str, c: Constant) -> None:
     field = f"constants.{name}"
     path = spec.path
-    if isinstance(c.value, dict):
-        if not c.dims:
-            raise InputError(path, f"{field}.value", "a mapping of values needs dims: [county]")
-        elements = spec.elements(c.dims[0])
-        for key in c.value:
-            if key not in elements:
-                raise InputError(path, f"{field}.value.{key}", f"unknown element of '{c.dims[0]}'{suggest(key, elements)}")
-        missing = [e for e in elements if e not in c.value]
-        if missing:
-            raise InputError(path, f"{field}.value", f"no value for {', '.join(missing)}")
-        values = list(c.value.values())
-    else:
-        values = [c.value]
+    if c.value_dims is not None:
+        bad = [d for d in c.value_dims if d not in c.dims]
+        if bad or len(set(c.value_dims)) != len(c.value_dims):
+            raise InputError(path, f"{field}.value_dims", f"must list some of the constant's dims {c.dims} once each")
+    values = constant_array(spec, name, c.value)
     if c.bounds is not None:
         lo, hi = c.bounds
-        for v in values:
-            if not lo <= v <= hi:
-                raise InputError(path, f"{field}.value", f"{v} is outside the bounds [{lo}, {hi}]")
+        outside = (values < lo) | (values > hi)
+        if outside.any():
+            v = float(values[outside].flat[0])
+            raise InputError(path, f"{field}.value", f"{v} is outside the bounds [{lo}, {hi}]")
+
+
+def constant_array(spec: ModelSpec, name: str, value: object, field: str | None = None) -> np.ndarray:
+    """A value of constant `name` (from the model file, or a scenario's value at one year) as an
+    array over its dims in declared order; InputError naming the bad part."""
+    c = spec.constants[name]
+    elements = {d: spec.elements(d) for d in c.dims}
+    base = field or f"constants.{name}.value"
+    if isinstance(value, dict) and not c.dims:
+        raise InputError(spec.path, base, f"a mapping of values needs dims (e.g. dims: [{next(iter(spec.dimensions), 'county')}])")
+    try:
+        return nested_values(value, c.dims, elements, base, c.value_dims)
+    except ValueShapeError as exc:
+        raise InputError(spec.path, exc.field, exc.reason) from None
 
 
 def _plural(kind: str) -> str:

@@ -9,7 +9,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TimeSeries:
-    """Knots `years` (ascending) and `values` of shape (k,) or (k, n_elements)."""
+    """Knots `years` (ascending) and `values` of shape (k,) for a scalar constant, or
+    (k, *sizes) for a subscripted one (its dims in declared order)."""
 
     years: np.ndarray
     values: np.ndarray
@@ -18,4 +19,6 @@ class TimeSeries:
         """The value at time t: linear interpolation, held constant beyond the ends."""
         if self.values.ndim == 1:
             return float(np.interp(t, self.years, self.values))
-        return np.array([np.interp(t, self.years, col) for col in self.values.T])
+        flat = self.values.reshape(len(self.values), -1)
+        out = np.array([np.interp(t, self.years, col) for col in flat.T])
+        return out.reshape(self.values.shape[1:])

@@ -4,7 +4,8 @@ Dimensional consistency is the first validation test of a system-dynamics model 
 Business Dynamics ch. 21). At load time (`load.check_model` calls `check_units` last)
 every declared unit is parsed with pint against the project's own registry
 (`DEFINITIONS`), the unit of every stock initial value, flow and auxiliary equation is
-inferred by walking the equation's ast (`equations.parse`), and a mismatch is an
+inferred by walking the equation's tree (`equations.to_ir`; each built-in's unit rule is
+its row of `functions.FUNCTIONS`), and a mismatch is an
 `InputError` naming the element and the two units. Units must agree exactly, magnitude
 included: `km**2` where `m**2` is declared is an error, because the engine multiplies
 plain numbers and never converts. Rules in docs/model-format.md ("Units").
@@ -15,13 +16,13 @@ pint is imported lazily, and the registry is built once per process from the sho
 
 from __future__ import annotations
 
-import ast
 import functools
 import math
 import sys
 from typing import TYPE_CHECKING, Any
 
-from simulator.engine import equations
+from simulator.engine import equations, ir
+from simulator.engine.functions import CONDITION, FUNCTIONS, TIME
 from simulator.errors import InputError, suggest
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def _mismatch_hint(a: "pint.Unit", b: "pint.Unit") -> str:
             "multiply by a constant whose unit converts them)")
 
 
-def check_units(spec: "ModelSpec") -> None:
+def check_units(spec: "ModelSpec", trees: "equations.Trees | None" = None) -> None:
     """Check every declared unit and the unit of every equation of a model; raises InputError."""
     path = spec.path
     declared: dict[str, Any] = {}
@@ -201,22 +202,35 @@ def check_units(spec: "ModelSpec") -> None:
                         f"{role[:-1]} of stock '{sname}' ({fmt(declared[sname])}), so it must be "
                         f"{fmt(need)}{_mismatch_hint(declared[fname], need)}",
                     )
-
-    for sname, stock in spec.stocks.items():
-        _check_equation(spec, declared, sname, stock.initial, f"stocks.{sname}.initial", "initial value")
-    for fname, flow in spec.flows.items():
-        _check_equation(spec, declared, fname, flow.equation, f"flows.{fname}.equation", "equation")
-    for aname, aux in spec.auxiliaries.items():
-        _check_equation(spec, declared, aname, aux.equation, f"auxiliaries.{aname}.equation", "equation")
+    walker = _Walker(spec, declared)
+    for field, owner, node, what in (equations.equation_trees(spec) if trees is None else trees):
+        if isinstance(node, ir.Const):
+            continue  # a bare number is a value in the element's own unit, like a constant's value
+        try:
+            got = walker.unit(node)
+        except _UnitError as exc:
+            raise InputError(path, field, f"unit mismatch: {exc}") from None
+        want = declared[owner]
+        if not same(got, want):
+            raise InputError(
+                path, field,
+                f"unit mismatch: the {what} of '{owner}' gives {fmt(got)} but '{owner}' is declared "
+                f"{fmt(want)}{_mismatch_hint(got, want)} in '{equations.shown(ir.source(node))}'",
+            )
 
 
 def equation_unit(spec: "ModelSpec", text: float | int | str) -> "pint.Unit | _Any":
-    """The unit an equation of `spec` gives (ANY for the literal 0); ValueError if it is inconsistent."""
+    """The unit an equation of `spec` gives (ANY for the literal 0); ValueError if it is inconsistent.
+
+    The equation is read as an auxiliary's would be (any dims)."""
     declared = {n: parse_unit(spec.element(n).unit) for n in spec.all_names()}
     try:
-        return _Walker(spec, declared).visit(equations.parse(text))
+        node = equations.tree(spec, text)
+        return _Walker(spec, declared).unit(node)
     except _UnitError as exc:
         raise ValueError(f"unit mismatch: {exc}") from None
+    except equations.EquationError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _parse_field(path: Any, field: str, text: str) -> "pint.Unit":
@@ -226,154 +240,128 @@ def _parse_field(path: Any, field: str, text: str) -> "pint.Unit":
         raise InputError(path, field, str(exc)) from None
 
 
-def _check_equation(spec: "ModelSpec", declared: dict[str, Any], owner: str, text: float | int | str,
-                    field: str, what: str) -> None:
-    node = equations.parse(text)
-    if _number(node) is not None:
-        return  # a bare number is a value in the element's own unit, like a constant's value
-    try:
-        got = _Walker(spec, declared).visit(node)
-    except _UnitError as exc:
-        raise InputError(spec.path, field, f"unit mismatch: {exc} in '{text}'") from None
-    want = declared[owner]
-    if not same(got, want):
-        raise InputError(
-            spec.path, field,
-            f"unit mismatch: the {what} of '{owner}' gives {fmt(got)} but '{owner}' is declared "
-            f"{fmt(want)}{_mismatch_hint(got, want)} in '{text}'",
-        )
+def _q(node: "ir.Node") -> str:
+    return equations.shown(ir.source(node), 60)
 
 
-def _number(node: ast.expr) -> float | None:
-    """The value of a number literal (also -2, +2), else None."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _number(node.operand)
-        if inner is not None:
-            return -inner if isinstance(node.op, ast.USub) else inner
-    return None
-
-
-class _Walker(ast.NodeVisitor):
-    """Infers the unit of an already whitelisted equation (see equations.py)."""
+class _Walker:
+    """Infers the unit of a checked equation tree (see equations.py); the unit rule of each
+    built-in is its `unit` in functions.FUNCTIONS."""
 
     def __init__(self, spec: "ModelSpec", declared: dict[str, Any]) -> None:
         self.spec = spec
         self.declared = declared
-        self.ureg = registry()
-        self.one = self.ureg.dimensionless
+        self.one = registry().dimensionless
         self.year = parse_unit(TIME_UNIT)
 
-    def generic_visit(self, node: ast.AST) -> Any:
-        raise _UnitError(f"cannot infer the unit of '{ast.unparse(node)}'")
-
-    # ---------------------------------------------------------------- leaves
-    def visit_Constant(self, node: ast.Constant) -> Any:
-        return ANY if node.value == 0 else self.one
-
-    def visit_Name(self, node: ast.Name) -> Any:
-        if node.id == "time":
+    def unit(self, node: "ir.Node") -> Any:
+        if isinstance(node, ir.Const):
+            return ANY if node.value == 0 else self.one
+        if isinstance(node, ir.Time):
             return self.year
-        return self.declared[node.id]
-
-    def visit_Subscript(self, node: ast.Subscript) -> Any:
-        return self.visit(node.value)
-
-    # ---------------------------------------------------------------- operators
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
-        return self.visit(node.operand)
-
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        if isinstance(node.op, ast.Pow):
+        if isinstance(node, ir.Ref):
+            return self.declared[node.name]
+        if isinstance(node, (ir.Neg, ir.Select, ir.Shift)):
+            return self.unit(node.x)
+        if isinstance(node, ir.Chain):
+            return self._chain(node)
+        if isinstance(node, ir.Pow):
             return self._power(node)
-        a, b = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            verb = "adds" if isinstance(node.op, ast.Add) else "subtracts"
-            return self._equal(node, f"{verb} {fmt(a)} and {fmt(b)}", a, b)
-        if a is ANY or b is ANY:
-            return ANY
-        return a * b if isinstance(node.op, ast.Mult) else a / b
-
-    def _power(self, node: ast.BinOp) -> Any:
-        base, exponent = self.visit(node.left), self.visit(node.right)
-        if not same(exponent, self.one):
-            raise _UnitError(f"the exponent in '{ast.unparse(node)}' is {fmt(exponent)}, it must be dimensionless")
-        if base is ANY or same(base, self.one):
-            return base
-        value = _number(node.right)
-        if value is None:
-            raise _UnitError(
-                f"'{ast.unparse(node)}' raises {fmt(base)} to a power that is not a number, so its unit is "
-                "unknown (use a number exponent, or make the base dimensionless)"
-            )
-        return base ** value
-
-    def visit_Compare(self, node: ast.Compare) -> Any:
-        a, b = self.visit(node.left), self.visit(node.comparators[0])
-        self._equal(node, f"compares {fmt(a)} with {fmt(b)}", a, b)
-        return self.one
-
-    # ---------------------------------------------------------------- calls
-    def visit_Call(self, node: ast.Call) -> Any:
-        fname = node.func.id  # type: ignore[attr-defined]  # whitelisted: a plain name
-        args = node.args
-        if fname in self.spec.lookups:
-            lookup = self.spec.lookups[fname]
-            x = self.visit(args[0])
+        if isinstance(node, ir.Compare):
+            a, b = self.unit(node.a), self.unit(node.b)
+            self._equal(node, f"compares {fmt(a)} with {fmt(b)}", a, b)
+            return self.one
+        if isinstance(node, ir.Lookup):
+            lookup = self.spec.lookups[node.name]
+            x = self.unit(node.x)
             want = parse_unit(lookup.x_unit)
             if not same(x, want):
                 raise _UnitError(
-                    f"lookup '{fname}' takes x in {fmt(want)} but '{ast.unparse(args[0])}' is {fmt(x)}"
+                    f"lookup '{node.name}' takes x in {fmt(want)} but '{_q(node.x)}' is {fmt(x)}"
                     f"{_mismatch_hint(x, want) if x is not ANY else ''}"
                 )
             return parse_unit(lookup.unit)
-        if fname in ("abs", "sum"):
-            return self.visit(args[0])
-        if fname in ("exp", "ln"):
-            x = self.visit(args[0])
-            if not same(x, self.one):
-                raise _UnitError(f"{fname} needs a dimensionless argument, '{ast.unparse(args[0])}' is {fmt(x)}")
-            return self.one
-        if fname == "sqrt":
-            x = self.visit(args[0])
-            return x if x is ANY else x ** 0.5
-        if fname in ("min", "max"):
-            a, b = self.visit(args[0]), self.visit(args[1])
-            return self._equal(node, f"compares {fmt(a)} with {fmt(b)}", a, b)
-        if fname == "if_then_else":
-            self.visit(args[0])  # a comparison checks its own sides; any other condition is a number
-            a, b = self.visit(args[1]), self.visit(args[2])
-            return self._equal(node, f"has branches in {fmt(a)} and {fmt(b)}", a, b)
-        if fname == "step":
-            self._time(node, args[1], "the time of step")
-            return self.visit(args[0])
-        if fname == "ramp":
-            slope = self.visit(args[0])
-            self._time(node, args[1], "the start time of ramp")
-            self._time(node, args[2], "the end time of ramp")
-            return slope if slope is ANY else slope * self.year
-        if fname in ("smooth", "delay3"):
-            x = self.visit(args[0])
-            self._time(node, args[1], f"the delay of {fname}")
-            return x
-        raise _UnitError(f"unknown function '{fname}'")
+        if isinstance(node, ir.Reduce):
+            return self._rule(node, node.fn, [node.x])
+        if isinstance(node, ir.Call):
+            return self._rule(node, node.fn, list(node.args))
+        if isinstance(node, ir.Delay):
+            return self._rule(node, node.fn, [node.x, node.delay])
+        raise _UnitError(f"cannot infer the unit of '{_q(node)}'")
 
-    # ---------------------------------------------------------------- helpers
-    def _time(self, node: ast.Call, arg: ast.expr, what: str) -> None:
+    def _chain(self, node: "ir.Chain") -> Any:
+        acc = self.unit(node.first)
+        for op, term in node.rest:
+            u = self.unit(term)
+            if node.family == "+":
+                verb = "adds" if op == "+" else "subtracts"
+                acc = self._equal(node, f"{verb} {fmt(acc)} and {fmt(u)}", acc, u)
+            elif acc is ANY or u is ANY:
+                acc = ANY
+            else:
+                acc = acc * u if op == "*" else acc / u
+        return acc
+
+    def _power(self, node: "ir.Pow") -> Any:
+        base, exponent = self.unit(node.base), self.unit(node.exponent)
+        if not same(exponent, self.one):
+            raise _UnitError(f"the exponent in '{_q(node)}' is {fmt(exponent)}, it must be dimensionless")
+        if base is ANY or same(base, self.one):
+            return base
+        if not isinstance(node.exponent, ir.Const):
+            raise _UnitError(
+                f"'{_q(node)}' raises {fmt(base)} to a power that is not a number, so its unit is "
+                "unknown (use a number exponent, or make the base dimensionless)"
+            )
+        return base ** node.exponent.value
+
+    def _rule(self, node: "ir.Node", fname: str, args: list) -> Any:
+        """A built-in's unit from its row: time arguments in years, then its unit rule."""
+        fn = FUNCTIONS[fname]
+        values = []
+        for param, arg in zip(fn.params, args):
+            if param.kind == TIME:
+                self._time(node, arg, f"the {param.words or param.name} of {fname}")
+            elif param.kind == CONDITION:
+                self.unit(arg)  # a comparison checks its own sides; any other condition is a number
+            else:
+                values.append((arg, self.unit(arg)))
+        rule = fn.unit
+        if rule == "first":
+            return values[0][1]
+        if rule == "same":
+            a, b = values[0][1], values[1][1]
+            return self._equal(node, f"compares {fmt(a)} with {fmt(b)}", a, b)
+        if rule == "branches":
+            a, b = values[0][1], values[1][1]
+            return self._equal(node, f"has branches in {fmt(a)} and {fmt(b)}", a, b)
+        if rule == "dimensionless":
+            arg, x = values[0]
+            if not same(x, self.one):
+                raise _UnitError(f"{fname} needs a dimensionless argument, '{_q(arg)}' is {fmt(x)}")
+            return self.one
+        if rule == "sqrt":
+            x = values[0][1]
+            return x if x is ANY else x ** 0.5
+        if rule == "times_year":
+            x = values[0][1]
+            return x if x is ANY else x * self.year
+        raise AssertionError(f"unknown unit rule {rule!r} of {fname}")
+
+    def _time(self, node: "ir.Node", arg: "ir.Node", what: str) -> None:
         """A time argument must be in years; a number there is read as years (a date or a delay)."""
-        if _number(arg) is not None:
+        if isinstance(arg, ir.Const):
             return
-        got = self.visit(arg)
+        got = self.unit(arg)
         if not same(got, self.year):
             raise _UnitError(
-                f"{what} in '{ast.unparse(node)}' is {fmt(got)}, it must be {TIME_UNIT}"
+                f"{what} in '{_q(node)}' is {fmt(got)}, it must be {TIME_UNIT}"
                 f"{_mismatch_hint(got, self.year) if got is not ANY else ''}"
             )
 
-    def _equal(self, node: ast.AST, what: str, a: Any, b: Any) -> Any:
+    def _equal(self, node: "ir.Node", what: str, a: Any, b: Any) -> Any:
         if not same(a, b):
-            raise _UnitError(f"'{ast.unparse(node)}' {what}{_mismatch_hint(a, b)}")
+            raise _UnitError(f"'{_q(node)}' {what}{_mismatch_hint(a, b)}")
         return b if a is ANY else a
 
 

@@ -1,39 +1,34 @@
 """Export a model with a scenario's constants and levers as a Vensim `.mdl` file.
 
-The equations are translated from their parsed form (`equations.parse`), not by text
-substitution, so every builtin maps to its Vensim function: `if_then_else` -> IF THEN
-ELSE, `ln` -> LN, `sum(x)` -> SUM(x[county!]), `smooth` -> SMOOTH, `delay3` -> DELAY3,
-`time` -> Time, `**` -> ^. Stocks become `INTEG(inflows - outflows, initial)`, county
-constants `c[county] = v1, v2, ...`, time-series levers `WITH LOOKUP(Time, (...))`
-(linear between the years, flat beyond them, as urbsd's TimeSeries). Units, bounds (as
-Vensim ranges), labels, docs and sources go into each equation's units and comment. The
-run's INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER close the file. PySD 3.x reads and
-runs the result (tests/test_export.py holds it to urbsd's Euler run).
+The equations are printed from their tree (`engine.equations.to_ir`, the IR the compiler
+builds; `interop.printer`), not by text substitution, so every built-in maps to its Vensim
+function, its `vensim` template in `engine.functions`: `if_then_else` -> IF THEN ELSE,
+`sum(x, age)` -> SUM(x[county, age!]), `smooth` -> SMOOTH, `time` -> Time, `**` -> ^. Every
+dimension is a subscript range; subscripted variables keep their dims (`x[county, age]`);
+per-element equations and `shift` become one Vensim equation per element. Stocks become
+`INTEG(inflows - outflows, initial)`, subscripted constants `c[county] = v1, v2, ...` (a table
+for two dims), time-series levers `WITH LOOKUP(Time, (...))` (linear between the years, flat
+beyond them, as urbsd's TimeSeries). Units, bounds (as Vensim ranges), labels, docs and sources
+go into each equation's units and comment. The run's INITIAL TIME, FINAL TIME, TIME STEP and
+SAVEPER close the file. PySD 3.14 reads and runs the result (tests/interop/test_export*.py hold
+it to urbsd's Euler run).
 """
 
 from __future__ import annotations
 
-import ast
-import math
 import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.engine.equations import parse
+from simulator.engine import ir
+from simulator.engine.arrays import nested_values
+from simulator.engine.equations import pieces, to_ir, tree
 from simulator.engine.series import TimeSeries
+from simulator.interop.printer import Printer, cells, number, owner_equations
 
 if TYPE_CHECKING:
     from simulator.engine.modelfile import ModelSpec
-
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
-_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=", ast.NotEq: "<>"}
-#: urbsd builtin -> Vensim function (if_then_else and sum are handled apart)
-FUNCTIONS = {
-    "min": "MIN", "max": "MAX", "abs": "ABS", "exp": "EXP", "ln": "LN", "sqrt": "SQRT",
-    "step": "STEP", "ramp": "RAMP", "smooth": "SMOOTH", "delay3": "DELAY3",
-}
-
 
 #: names Vensim gives its own variables (spaces and underscores are the same in Vensim)
 VENSIM_RESERVED = ("initial_time", "final_time", "time_step", "saveper", "time")
@@ -50,94 +45,26 @@ def check_names(spec: "ModelSpec", reserved: tuple[str, ...], tool: str) -> None
             raise InputError(spec.path, f"{table}.{name}", f"'{name}' is a built-in name in {tool}; rename it to export")
 
 
-def number(x: float) -> str:
-    """A float as the shortest text that reads back to the same float (Vensim and XMILE)."""
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"cannot export the non-finite number {x}")
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return repr(x)
-
-
-#: binding strength of the printed forms: an operand binding less than its operator is
-#: parenthesized (unary minus and IF THEN ELSE in XMILE are always printed in parentheses)
-_ATOM, _POW, _MUL, _ADD, _CMP = 4, 3, 2, 1, 0
-_PREC = {ast.Add: _ADD, ast.Sub: _ADD, ast.Mult: _MUL, ast.Div: _MUL, ast.Pow: _POW}
-
-
-class VensimExpression(ast.NodeVisitor):
-    """ast of a checked urbsd equation -> Vensim expression text (few parentheses)."""
-
-    def __init__(self, spec: "ModelSpec") -> None:
-        self.spec = spec
-        self.in_sum = False
-
-    def visit(self, node: ast.AST) -> str:
-        return self.printed(node)[0]
-
-    def printed(self, node: ast.AST) -> tuple[str, int]:
-        """The text of a node and how strongly it binds."""
-        if isinstance(node, ast.BinOp):
-            return self._binop(node)
-        if isinstance(node, ast.Compare):
-            op = _CMPOPS[type(node.ops[0])]
-            return f"{self.visit(node.left)} {op} {self.visit(node.comparators[0])}", _CMP
-        return super().visit(node), _ATOM
-
-    def _binop(self, node: ast.BinOp) -> tuple[str, int]:
-        prec = _PREC[type(node.op)]
-        (left, lp), (right, rp) = self.printed(node.left), self.printed(node.right)
-        if isinstance(node.op, ast.Pow):  # associativity of ^ differs between tools: always explicit
-            left = left if lp == _ATOM else f"({left})"
-            right = right if rp == _ATOM else f"({right})"
-        else:
-            left = left if lp >= prec else f"({left})"
-            tight = isinstance(node.op, (ast.Sub, ast.Div))
-            right = right if rp > prec or (rp == prec and not tight) else f"({right})"
-        return f"{left} {_BINOPS[type(node.op)]} {right}", prec
-
-    def generic_visit(self, node: ast.AST) -> str:
-        raise ValueError(f"cannot export '{ast.unparse(node)}'")
-
-    def visit_Constant(self, node: ast.Constant) -> str:
-        return number(node.value)
-
-    def visit_Name(self, node: ast.Name) -> str:
-        if node.id == "time":
-            return "Time"
-        dims = self.spec.element(node.id).dims
-        if not dims:
-            return node.id
-        return f"{node.id}[{dims[0]}{'!' if self.in_sum else ''}]"
-
-    def visit_Subscript(self, node: ast.Subscript) -> str:
-        return f"{node.value.id}[{node.slice.id}]"
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> str:
-        text, prec = self.printed(node.operand)
-        if isinstance(node.op, ast.UAdd):
-            return text if prec == _ATOM else f"({text})"
-        return f"(-{text})" if prec in (_ATOM, _MUL) else f"(-({text}))"
-
-    def visit_Call(self, node: ast.Call) -> str:
-        fname = node.func.id
-        if fname == "sum":
-            outer, self.in_sum = self.in_sum, True
-            inner = self.visit(node.args[0])
-            self.in_sum = outer
-            return f"SUM({inner})"
-        args = ", ".join(self.visit(a) for a in node.args)
-        if fname in self.spec.lookups:
-            return f"{fname}({args})"
-        if fname == "if_then_else":
-            return f"IF THEN ELSE({args})"
-        return f"{FUNCTIONS[fname]}({args})"
+def element_trees(spec: "ModelSpec", owner: str) -> tuple[ir.Node, list[tuple[dict[str, int], ir.Node]]]:
+    """An element's equation (a stock's initial value) and its per-element equations, as IR."""
+    kind = spec.kind(owner)
+    if kind == "stock":
+        st = spec.stocks[owner]
+        return to_ir(spec, st.initial, owner=owner, field=f"stocks.{owner}.initial", initial=True), []
+    table = "flows" if kind == "flow" else "auxiliaries"
+    el = spec.element(owner)
+    default = to_ir(spec, el.equation, owner=owner, field=f"{table}.{owner}.equation")
+    parts = []
+    for key, picks, text in pieces(spec, owner, table):
+        target = tuple(d for d in el.dims if d not in dict(picks))
+        parts.append((dict(picks), to_ir(spec, text, owner=owner, field=f"{table}.{owner}.elements.{key}",
+                                         target=target, where=f"at {key}")))
+    return default, parts
 
 
 def expression(text: float | int | str, spec: "ModelSpec") -> str:
     """One urbsd equation (already checked by the model loader) as Vensim text."""
-    return VensimExpression(spec).visit(parse(text))
+    return Printer(spec).text(tree(spec, text))
 
 
 def vensim_units(unit: str) -> str:
@@ -167,7 +94,13 @@ def comment(el: Any, extra: str = "") -> str:
         parts.append("Source: " + " ".join(str(source).split()))
     if getattr(el, "lever", False):
         parts.append("Policy lever.")
-    text = " ".join(parts)
+    return _safe(" ".join(parts))
+
+
+def _safe(text: str) -> str:
+    """Text for a Vensim comment: one line, no ~ | \\ (Vensim's separators) or control characters."""
+    text = " ".join(text.split())
+    text = "".join(c if c.isprintable() else " " for c in text)
     return text.replace("~", "-").replace("|", "/").replace("\\", "/")
 
 
@@ -182,8 +115,8 @@ def _lookup_points(xs: Any, ys: Any) -> str:
     return rng + "," + ",".join(f"({number(x)},{number(y)})" for x, y in zip(xs, ys))
 
 
-def _series(ts: TimeSeries, column: int | None) -> str:
-    vals = ts.values if column is None else ts.values[:, column]
+def _series(ts: TimeSeries, index: tuple[int, ...] | None) -> str:
+    vals = ts.values if index is None else ts.values[(slice(None),) + index]
     if len(ts.years) == 1:
         return number(vals[0])
     return f"WITH LOOKUP(Time, ({_lookup_points(ts.years, vals)}))"
@@ -193,33 +126,55 @@ def _block(lhs: str, rhs: str, unit: str, text: str) -> str:
     return f"{lhs} =\n\t{rhs}\n\t~\t{unit}\n\t~\t{text}\n\t|\n"
 
 
+def _blocks(equations: list[tuple[str, str]], unit: str, text: str) -> list[str]:
+    """Several equations of one element: units and comment on the last, `~~|` before."""
+    out = [f"{lhs} =\n\t{rhs} ~~|\n" for lhs, rhs in equations[:-1]]
+    lhs, rhs = equations[-1]
+    return out + [_block(lhs, rhs, unit, text)]
+
+
+def constant_values(spec: "ModelSpec", name: str, value: Any) -> np.ndarray:
+    """A constant's value for the export (the model's, or the scenario's array) over its dims."""
+    c = spec.constants[name]
+    sizes = tuple(len(spec.elements(d)) for d in c.dims)
+    if value is None:
+        return nested_values(c.value, c.dims, {d: spec.elements(d) for d in c.dims}, name, c.value_dims)
+    arr = np.asarray(value, dtype=float)
+    return np.broadcast_to(arr.reshape(sizes) if arr.size == int(np.prod(sizes)) else arr, sizes)
+
+
+def _lhs_cell(name: str, dims: list[str], cell: dict[str, str]) -> str:
+    return f"{name}[{', '.join(cell.get(d, d) for d in dims)}]" if dims else name
+
+
 def _constant_blocks(spec: "ModelSpec", name: str, value: Any) -> list[str]:
-    """A constant with the scenario's value (number, per-county array or time series)."""
+    """A constant with the scenario's value (number, array over its dims or time series)."""
     c = spec.constants[name]
     unit = vensim_units(c.unit) + _range(c)
-    dims = c.dims
+    dims = list(c.dims)
     if isinstance(value, TimeSeries):
         note = "Scenario time series: linear between the years, flat beyond them."
         if not dims:
             return [_block(name, _series(value, None), unit, comment(c, note))]
         # one equation per element (Vensim defines an array element by element)
-        return [_block(f"{name}[{e}]", _series(value, i), unit, comment(c, note) if i == 0 else "")
-                for i, e in enumerate(spec.elements(dims[0]))]
-    if dims:
-        elements = spec.elements(dims[0])
-        if value is None:
-            v = c.value
-            arr = [v[e] for e in elements] if isinstance(v, dict) else [v] * len(elements)
-        else:
-            arr = np.broadcast_to(np.asarray(value, dtype=float), (len(elements),)).tolist()
+        eqs = [(_lhs_cell(name, dims, cell), _series(value, _index(spec, dims, cell)))
+               for cell in cells(spec, name, set(dims))]
+        return _blocks(eqs, unit, comment(c, note))
+    if not dims:
+        v = c.value if value is None else float(np.asarray(value, dtype=float).reshape(()))
+        return [_block(name, number(v), unit, comment(c))]
+    arr = constant_values(spec, name, value)
+    if len(dims) == 1:
         return [_block(f"{name}[{dims[0]}]", ", ".join(number(x) for x in arr), unit, comment(c))]
-    v = c.value if value is None else float(np.asarray(value, dtype=float).reshape(()))
-    return [_block(name, number(v), unit, comment(c))]
+    if len(dims) == 2:  # a table: one row per element of the first dim, columns the second
+        rows = "; ".join(", ".join(number(x) for x in row) for row in arr) + ";"
+        return [_block(f"{name}[{', '.join(dims)}]", rows, unit, comment(c))]
+    eqs = [(_lhs_cell(name, dims, cell), number(arr[_index(spec, dims, cell)])) for cell in cells(spec, name, set(dims))]
+    return _blocks(eqs, unit, comment(c))
 
 
-def _lhs(spec: "ModelSpec", name: str) -> str:
-    dims = spec.element(name).dims
-    return f"{name}[{dims[0]}]" if dims else name
+def _index(spec: "ModelSpec", dims: list[str], cell: dict[str, str]) -> tuple[int, ...]:
+    return tuple(spec.elements(d).index(cell[d]) for d in dims)
 
 
 def to_vensim(spec: "ModelSpec", params: dict[str, Any] | None = None, *,
@@ -227,21 +182,27 @@ def to_vensim(spec: "ModelSpec", params: dict[str, Any] | None = None, *,
     """The model with `params` (a scenario's resolved `set:` values) as Vensim .mdl text."""
     check_names(spec, VENSIM_RESERVED, "Vensim")
     params = params or {}
-    v = VensimExpression(spec)
+    pr = Printer(spec, "vensim")
     out: list[str] = ["{UTF-8}\n"]
     for dname, dim in spec.dimensions.items():
         labels = "; ".join(f"{e} = {lab.zh} {lab.en}" for e, lab in dim.labels.items())
-        out.append(f"{dname}:\n\t{', '.join(dim.elements)}\n\t~\t\n\t~\t{labels}\n\t|\n")
+        out.append(f"{dname}:\n\t{', '.join(dim.elements)}\n\t~\t\n\t~\t{_safe(labels)}\n\t|\n")
     for name, st in spec.stocks.items():
-        terms = [v.visit(ast.Name(f)) for f in st.inflows]
-        net = " + ".join(terms) if terms else ""
-        for f in st.outflows:
-            net += f" - {v.visit(ast.Name(f))}" if net else f"-{v.visit(ast.Name(f))}"
-        rhs = f"INTEG({net or '0'}, {v.visit(parse(st.initial))})"
-        out.append(_block(_lhs(spec, name), rhs, vensim_units(st.unit), comment(st)))
+        initial, _ = element_trees(spec, name)
+        eqs = []
+        for cell, node in owner_equations(spec, name, initial, []):
+            terms = [pr.ref(f, cell) for f in st.inflows]
+            net = " + ".join(terms) if terms else ""
+            for f in st.outflows:
+                net += f" - {pr.ref(f, cell)}" if net else f"-{pr.ref(f, cell)}"
+            eqs.append((_lhs_cell(name, st.dims, cell), f"INTEG({net or '0'}, {pr.text(node, cell)})"))
+        out += _blocks(eqs, vensim_units(st.unit), comment(st))
     for table in (spec.flows, spec.auxiliaries):
         for name, el in table.items():
-            out.append(_block(_lhs(spec, name), v.visit(parse(el.equation)), vensim_units(el.unit), comment(el)))
+            default, parts = element_trees(spec, name)
+            eqs = [(_lhs_cell(name, el.dims, cell), pr.text(node, cell))
+                   for cell, node in owner_equations(spec, name, default, parts)]
+            out += _blocks(eqs, vensim_units(el.unit), comment(el))
     for name, lk in spec.lookups.items():
         out.append(f"{name}(\n\t{_lookup_points(lk.x, lk.y)})\n\t~\t{vensim_units(lk.unit)}\n"
                    f"\t~\t{comment(lk, f'x in {lk.x_unit}.')}\n\t|\n")

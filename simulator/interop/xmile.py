@@ -1,24 +1,32 @@
 """Export a model with a scenario's constants and levers as XMILE 1.0 (Stella, iThink).
 
-Same translation as `simulator.interop.vensim`, from the parsed equations, with XMILE's spelling:
-`TIME`, `SMTH1`, `DELAY3`, `IF c THEN a ELSE b`, `RAMP(s, t1) - RAMP(s, t2)` (XMILE's RAMP
-has no end time), graphical functions as `<gf>` with explicit `<xpts>`, county arrays as
-`<dimensions>` with one `<element>` per county for constants. Sums over the counties are
-`SUM(x[*])` (the XMILE standard); PySD 3.14 cannot parse the `*` wildcard, so
-`array_sum="pysd"` writes `SUM(x[county!])` instead, the only difference (docs/export.md).
+Same translation as `simulator.interop.vensim`, from the equation trees, with XMILE's spelling
+(the `xmile` templates of `engine.functions`): `TIME`, `SMTH1`, `DELAY3`, `IF c THEN a ELSE b`,
+`RAMP(s, t1) - RAMP(s, t2)` (XMILE's RAMP has no end time), graphical functions as `<gf>` with
+explicit `<xpts>`, arrays as `<dimensions>` with one `<element subscript="a,b">` per element
+where a variable has per-element equations, a shift or subscripted constant values. Sums over a
+dimension are `SUM(x[county, *])` (the XMILE standard); PySD 3.14 cannot parse the `*`
+wildcard, so `array_sum="pysd"` writes `SUM(x[county, age!])` instead, the only difference
+(docs/export.md).
 """
 
 from __future__ import annotations
 
-import ast
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.engine.equations import parse
 from simulator.engine.series import TimeSeries
-from simulator.interop.vensim import VensimExpression, check_names, comment, number, scenario_title, vensim_units
+from simulator.interop.printer import Printer, cells, number, owner_equations
+from simulator.interop.vensim import (
+    check_names,
+    comment,
+    constant_values,
+    element_trees,
+    scenario_title,
+    vensim_units,
+)
 
 if TYPE_CHECKING:
     from simulator.engine.modelfile import ModelSpec
@@ -27,38 +35,6 @@ NS = "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"
 ARRAY_SUMS = ("xmile", "pysd")
 #: names XMILE gives its own variables
 XMILE_RESERVED = ("time", "dt", "starttime", "stoptime")
-_XFUNCS = {"smooth": "SMTH1", "delay3": "DELAY3", "min": "MIN", "max": "MAX", "abs": "ABS",
-           "exp": "EXP", "ln": "LN", "sqrt": "SQRT", "step": "STEP"}
-
-
-class _Xmile(VensimExpression):
-    """ast of a checked urbsd equation -> XMILE expression text."""
-
-    def __init__(self, spec: "ModelSpec", array_sum: str) -> None:
-        super().__init__(spec)
-        self.array_sum = array_sum
-
-    def visit_Name(self, node: ast.Name) -> str:
-        if node.id == "time":
-            return "TIME"
-        dims = self.spec.element(node.id).dims
-        if not dims:
-            return node.id
-        if self.in_sum:
-            return f"{node.id}[{'*' if self.array_sum == 'xmile' else dims[0] + '!'}]"
-        return f"{node.id}[{dims[0]}]"
-
-    def visit_Call(self, node: ast.Call) -> str:
-        fname = node.func.id
-        if fname == "sum" or fname in self.spec.lookups:
-            return super().visit_Call(node)
-        args = [self.visit(a) for a in node.args]
-        if fname == "if_then_else":
-            return f"(IF {args[0]} THEN {args[1]} ELSE {args[2]})"
-        if fname == "ramp":
-            s, t1, t2 = args
-            return f"(RAMP({s}, {t1}) - RAMP({s}, {t2}))"
-        return f"{_XFUNCS[fname]}({', '.join(args)})"
 
 
 def _units(unit: str) -> str:
@@ -87,10 +63,21 @@ def _variable(parent: ET.Element, tag: str, name: str, dims: list[str], eqn: str
     var = _sub(parent, tag, name=name)
     if dims:
         d = _sub(var, "dimensions")
-        _sub(d, "dim", name=dims[0])
+        for dim in dims:
+            _sub(d, "dim", name=dim)
     if eqn is not None:
         _sub(var, "eqn", eqn)
     return var
+
+
+def _subscript(dims: list[str], cell: dict[str, str]) -> str:
+    """An element's subscript as PySD reads it: comma-separated, no spaces."""
+    return ",".join(cell[d] for d in dims)
+
+
+def _elements(var: ET.Element, dims: list[str], equations: list[tuple[dict[str, str], str]]) -> None:
+    for cell, eqn in equations:
+        _sub(_sub(var, "element", subscript=_subscript(dims, cell)), "eqn", eqn)
 
 
 def _finish(var: ET.Element, el: Any, note: str = "") -> None:
@@ -109,14 +96,15 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
         raise ValueError(f"array_sum must be one of {ARRAY_SUMS}, not {array_sum!r}")
     check_names(spec, XMILE_RESERVED, "XMILE")
     params = params or {}
-    x = _Xmile(spec, array_sum)
+    x = Printer(spec, "xmile", array_sum)
     root = ET.Element("xmile", version="1.0", xmlns=NS)
     header = _sub(root, "header")
     _sub(header, "vendor", "urbsd")
     _sub(header, "product", "urbsd", version="1", lang="en")
     _sub(header, "name", spec.name)
     if spec.dimensions:
-        _sub(_sub(header, "options"), "uses_arrays", maximum_dimensions="1")
+        most = max((len(spec.element(n).dims) for n in spec.all_names()), default=1)
+        _sub(_sub(header, "options"), "uses_arrays", maximum_dimensions=str(max(most, 1)))
     if title:
         _sub(header, "caption", title)
     t = spec.time
@@ -133,7 +121,13 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
     variables = _sub(model, "variables")
 
     for name, st in spec.stocks.items():
-        var = _variable(variables, "stock", name, st.dims, x.visit(parse(st.initial)))
+        initial, _ = element_trees(spec, name)
+        eqs = owner_equations(spec, name, initial, [], every=True)
+        if len(eqs) == 1 and not eqs[0][0]:
+            var = _variable(variables, "stock", name, st.dims, x.text(initial))
+        else:
+            var = _variable(variables, "stock", name, st.dims, None)
+            _elements(var, st.dims, [(cell, x.text(node, cell)) for cell, node in eqs])
         for f in st.inflows:
             _sub(var, "inflow", f)
         for f in st.outflows:
@@ -141,7 +135,14 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
         _finish(var, st)
     for tag, table in (("flow", spec.flows), ("aux", spec.auxiliaries)):
         for name, el in table.items():
-            _finish(_variable(variables, tag, name, el.dims, x.visit(parse(el.equation))), el)
+            default, parts = element_trees(spec, name)
+            eqs = owner_equations(spec, name, default, parts, every=True)
+            if len(eqs) == 1 and not eqs[0][0]:
+                var = _variable(variables, tag, name, el.dims, x.text(default))
+            else:
+                var = _variable(variables, tag, name, el.dims, None)
+                _elements(var, el.dims, [(cell, x.text(node, cell)) for cell, node in eqs])
+            _finish(var, el)
     for name, lk in spec.lookups.items():
         gf = _gf(variables, lk.x, lk.y, name)
         _sub(gf, "units", _units(lk.unit))
@@ -149,8 +150,7 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
     taken = set(spec.all_names())
     for name, c in spec.constants.items():
         value = params.get(name)
-        dims = c.dims
-        elements = spec.elements(dims[0]) if dims else []
+        dims = list(c.dims)
         if isinstance(value, TimeSeries):
             note = "Scenario time series: linear between the years, flat beyond them."
             if not dims:
@@ -158,26 +158,24 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
                 _gf(var, value.years, value.values)
                 _finish(var, c, note)
                 continue
-            # PySD reads only an aux-level <gf>, so each county's series is its own gf
+            # PySD reads only an aux-level <gf>, so each element's series is its own gf
             var = _variable(variables, "aux", name, dims, None)
-            for i, e in enumerate(elements):
-                gname = f"{name}_series_{e}"
+            for cell in cells(spec, name, set(dims)):
+                gname = f"{name}_series_{'_'.join(cell[d] for d in dims)}"
                 while gname in taken:
                     gname += "_"
                 taken.add(gname)
-                _gf(variables, value.years, value.values[:, i], gname)
-                _sub(_sub(var, "element", subscript=e), "eqn", f"{gname}(TIME)")
+                index = tuple(spec.elements(d).index(cell[d]) for d in dims)
+                _gf(variables, value.years, value.values[(slice(None),) + index], gname)
+                _sub(_sub(var, "element", subscript=_subscript(dims, cell)), "eqn", f"{gname}(TIME)")
             _finish(var, c, note)
             continue
         if dims:
-            if value is None:
-                v = c.value
-                arr = [v[e] for e in elements] if isinstance(v, dict) else [v] * len(elements)
-            else:
-                arr = np.broadcast_to(np.asarray(value, dtype=float), (len(elements),)).tolist()
+            arr = constant_values(spec, name, value)
             var = _variable(variables, "aux", name, dims, None)
-            for e, v in zip(elements, arr):
-                _sub(_sub(var, "element", subscript=e), "eqn", number(v))
+            for cell in cells(spec, name, set(dims)):
+                index = tuple(spec.elements(d).index(cell[d]) for d in dims)
+                _sub(_sub(var, "element", subscript=_subscript(dims, cell)), "eqn", number(arr[index]))
         else:
             v = c.value if value is None else float(np.asarray(value, dtype=float).reshape(()))
             var = _variable(variables, "aux", name, dims, number(v))

@@ -7,7 +7,8 @@ the machine column ids of the outputs into that text:
 - `unit_text("m**2/person", "zh")` -> "平方米/人"; a unit not in `UNIT_TEXT` is returned as
   the pint string itself;
 - `column_label(spec, "county_urbanization_rate[kongtong]", "zh")` ->
-  "各县常住人口城镇化率（崆峒区）"; `column_unit(spec, column, lang)` its unit text;
+  "各县常住人口城镇化率（崆峒区）" (several dims: `name[kongtong,a0_4]` -> "...（崆峒区，0—4岁）");
+  `column_unit(spec, column, lang)` its unit text;
 - `comparison_label` / `comparison_unit`: the same for the columns of `urbsd compare`'s
   table (`urbanization_rate_2025`, `first_year_urbanization_rate>=0.55`, ...).
 
@@ -159,10 +160,13 @@ def column_label(spec: Any, column: str, lang: str) -> str:
     if element is None:
         return label
     dims = list(el.dims or [])
-    dim = spec.dimensions.get(dims[0]) if dims else None
-    elabel = dim.labels.get(element) if dim is not None else None
-    shown = getattr(elabel, lang) if elabel is not None else element
-    return _SUBSCRIPT[lang].format(label=label, element=shown)
+    parts = element.split(",")
+    shown = []
+    for i, part in enumerate(parts):
+        dim = spec.dimensions.get(dims[i]) if i < len(dims) else None
+        elabel = dim.labels.get(part) if dim is not None else None
+        shown.append(getattr(elabel, lang) if elabel is not None else part)
+    return _SUBSCRIPT[lang].format(label=label, element=("，" if lang == "zh" else ", ").join(shown))
 
 
 def column_unit(spec: Any, column: str, lang: str) -> str:

@@ -31,24 +31,33 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     ("constants", "Constants", "constant"),
 )
 
-#: This equation syntax -> Vensim, for the reading guide.
+#: This equation syntax -> Vensim, for the reading guide (the built-in functions are added
+#: from their table, engine.functions, by `guide_rows`).
 VENSIM_GUIDE: tuple[tuple[str, str, str], ...] = (
     ("stock with `inflows`, `outflows`, `initial`", "`INTEG(inflows - outflows, initial)`",
      "d(stock)/dt = sum of inflows - sum of outflows, from `initial` at the start time"),
     ("`a ** b`", "`a ^ b`", "power"),
-    ("`if_then_else(c, a, b)`", "`IF THEN ELSE(c, a, b)`", "`c` is a comparison `< <= > >= == !=`"),
-    ("`min(a, b)`, `max(a, b)`", "`MIN(a, b)`, `MAX(a, b)`", ""),
-    ("`abs(x)`, `exp(x)`, `ln(x)`, `sqrt(x)`", "`ABS(x)`, `EXP(x)`, `LN(x)`, `SQRT(x)`", ""),
-    ("`step(h, t0)`", "`STEP(h, t0)`", "0 before `t0`, `h` from `t0` on"),
-    ("`ramp(s, t1, t2)`", "`RAMP(s, t1, t2)`", "`s * (min(max(time, t1), t2) - t1)`"),
-    ("`smooth(x, d)`", "`SMOOTH(x, d)`", "first-order exponential smooth, starting at `x`'s initial value"),
-    ("`delay3(x, d)`", "`DELAY3(x, d)`", "third-order material delay, three stocks of `d/3` each"),
-    ("`sum(x)`", "`SUM(x[county!])`", "sum over the county dimension"),
-    ("`x[kongtong]`", "`x[kongtong]`", "one element of a subscripted `x`"),
-    ("`f(x)` for a lookup `f`", "`f(x)`", "linear between points, flat outside them"),
+    ("`x[kongtong]`, `x[kongtong, a0_4]`", "`x[kongtong]`, `x[kongtong, a0_4]`", "elements of a subscripted `x`"),
+    ("`f(x)` for a lookup `f`", "`f(x)`", "linear between points, flat outside them; elementwise"),
     ("`time`", "`Time`", "model time in years"),
-    ("element with dims `[county]`", "`x[county]`", "a scalar combined with a county value applies to every county"),
+    ("element with dims `[county, age]`", "`x[county, age]`",
+     "values combine by dimension name: `[county]` times `[age]` gives `[county, age]`"),
+    ("`elements: {a85p: 0}`", "`x[county, a85p] = 0` and one equation per other element",
+     "a per-element equation overrides `equation:` on its slice"),
 )
+
+
+def guide_rows() -> list[tuple[str, str, str]]:
+    """The reading guide: the syntax rows above, then one row per built-in function."""
+    from simulator.engine.functions import BUILTINS_TABLE
+    from simulator.outputs.functionsdoc import vensim_form
+
+    rows = list(VENSIM_GUIDE)
+    for b in BUILTINS_TABLE:
+        vensim = vensim_form(b)
+        rows.append((f"`{b.signature}`", f"`{vensim}`" if vensim else "one equation per element", b.meaning))
+    return rows
+
 
 _HEADING_RE = re.compile(r"^  #\s*-{3,}\s*(.+?)\s*$")
 _KEY_RE = re.compile(r"^([a-z_]+):")
@@ -108,6 +117,15 @@ def _num(v: float) -> str:
     return repr(v)
 
 
+def _nested_text(value: Any) -> str:
+    """A nested value (numbers, lists, mappings) on one line, numbers as in the file."""
+    if isinstance(value, dict):
+        return "{" + "; ".join(f"{k}: {_nested_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested_text(v) for v in value) + "]"
+    return _num(float(value))
+
+
 def _cell(text: Any) -> str:
     """Text for one line of Markdown (a table cell or a list item): no newlines, no bare pipes."""
     return " ".join(str(text).split()).replace("|", "\\|")
@@ -121,6 +139,10 @@ def _code(text: Any) -> str:
 
 def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
+
+
+def _mermaid_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 class _Doc:
@@ -141,14 +163,9 @@ class _Doc:
         self.headings = sector_headings(spec.path)
 
     def _reads(self) -> dict[str, set[str]]:
-        spec = self.spec
         reads: dict[str, set[str]] = {}
-        for sname, stock in spec.stocks.items():
-            reads[sname] = equations.check(spec, sname, stock.initial, field=f"stocks.{sname}.initial", initial=True)
-        for fname, flow in spec.flows.items():
-            reads[fname] = equations.check(spec, fname, flow.equation, field=f"flows.{fname}.equation")
-        for aname, aux in spec.auxiliaries.items():
-            reads[aname] = equations.check(spec, aname, aux.equation, field=f"auxiliaries.{aname}.equation")
+        for _, owner, node, _ in equations.equation_trees(self.spec):
+            reads.setdefault(owner, set()).update(equations.reads(node))
         return reads
 
     def link(self, name: str) -> str:
@@ -161,9 +178,30 @@ class _Doc:
     # ------------------------------------------------------------------ document
     def render(self) -> str:
         parts = [self.header(), self.diagram(), self.loops(), self.guide()]
-        for table, heading, kind in KINDS:
-            parts.append(self.section(table, heading, kind))
+        sectors = self.spec.sectors()
+        if not sectors:
+            for table, heading, kind in KINDS:
+                parts.append(self.section(table, heading, kind))
+        else:
+            for sector in sectors + [None]:
+                parts.append(self.sector_section(sector))
         return "\n".join(p.rstrip("\n") + "\n" for p in parts)
+
+    def sector_section(self, sector: str | None) -> str:
+        """One sector: its elements by kind (`sector` None: the elements that name no sector)."""
+        members = {table: {n: el for n, el in getattr(self.spec, table).items() if el.sector == sector}
+                   for table, _, _ in KINDS}
+        if sector is None and not any(members.values()):
+            return ""
+        counts = ", ".join(f"{len(members[t])} {t}" for t, _, _ in KINDS if members[t])
+        title = f"Sector `{sector}`" if sector else "Elements without a sector"
+        lines = [f"## {title}", "", f"{counts}.", ""]
+        for table, heading, kind in KINDS:
+            if members[table]:
+                lines += [f"### {heading}", ""]
+                for name, element in members[table].items():
+                    lines += self.entry(name, element, kind)
+        return "\n".join(lines)
 
     def header(self) -> str:
         spec = self.spec
@@ -210,15 +248,27 @@ class _Doc:
             "## Stock-and-flow overview",
             "",
             "Stocks are boxes, flows are labelled arrows; a cloud marks the model boundary (a flow that comes "
-            "from or goes to no stock of the model). Subscripted stocks are marked `[county]`.",
+            "from or goes to no stock of the model). Subscripted stocks are marked with their dims, e.g. "
+            "`[county]`; stocks are grouped by sector where the model file names sectors.",
             "",
             "```mermaid",
             "flowchart LR",
         ]
+        groups: dict[str | None, list[str]] = {}
         for sname, stock in spec.stocks.items():
-            dims = f" [{', '.join(stock.dims)}]" if stock.dims else ""
-            text = _mermaid_text(f"{stock.label.zh}<br/>{sname}{dims}")
-            lines.append(f'  S_{sname}["{text}"]')
+            groups.setdefault(stock.sector, []).append(sname)
+        for sector, names in groups.items():
+            indent = "  "
+            if sector:
+                lines.append(f'  subgraph sector_{_mermaid_id(sector)}["{_mermaid_text(sector)}"]')
+                indent = "    "
+            for sname in names:
+                stock = spec.stocks[sname]
+                dims = f" [{', '.join(stock.dims)}]" if stock.dims else ""
+                text = _mermaid_text(f"{stock.label.zh}<br/>{sname}{dims}")
+                lines.append(f'{indent}S_{sname}["{text}"]')
+            if sector:
+                lines.append("  end")
         clouds = 0
         for fname, flow in spec.flows.items():
             text = _mermaid_text(f"{fname}<br/>{flow.label.zh}")
@@ -275,12 +325,13 @@ class _Doc:
         lines = [
             "## Reading the equations (for Vensim users)",
             "",
-            "Equations use Python syntax with a small whitelist of functions; each maps to one Vensim function:",
+            "Equations use Python syntax with a small whitelist of functions; each maps to Vensim "
+            "(docs/functions.md lists them with XMILE and the code they compile to):",
             "",
             "| here | Vensim | meaning |",
             "| --- | --- | --- |",
         ]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in VENSIM_GUIDE]
+        lines += [f"| {a} | {b} | {_cell(c)} |" for a, b, c in guide_rows()]
         lines.append("")
         return "\n".join(lines)
 
@@ -301,11 +352,12 @@ class _Doc:
 
     def entry(self, name: str, element: Any, kind: str) -> list[str]:
         dims = ", ".join(element.dims) or "-"
+        sector = f" · sector: {_cell(element.sector)}" if element.sector else ""
         lines = [
             f'<a id="{name}"></a>',
             f"#### `{name}` — {_cell(element.label.zh)} / {_cell(element.label.en)}",
             "",
-            f"- unit: {_code(element.unit)} · dims: {dims}",
+            f"- unit: {_code(element.unit)} · dims: {dims}{sector}",
         ]
         lines += getattr(self, f"_{kind}_lines")(name, element)
         uses = sorted(self.reads.get(name, ()))
@@ -337,17 +389,24 @@ class _Doc:
     def _flow_lines(self, name: str, flow: Any) -> list[str]:
         src = ", ".join(self.link(s) for s in self.sources[name]) or "outside the model (cloud)"
         dst = ", ".join(self.link(s) for s in self.targets[name]) or "outside the model (cloud)"
-        return [f"- equation: {_code(self._equation(flow.equation))}", f"- from {src} to {dst}"]
+        return self._auxiliary_lines(name, flow) + [f"- from {src} to {dst}"]
 
     def _auxiliary_lines(self, name: str, aux: Any) -> list[str]:
-        return [f"- equation: {_code(self._equation(aux.equation))}"]
+        lines = [f"- equation: {_code(self._equation(aux.equation))}"]
+        for key, text in (aux.elements or {}).items():
+            lines.append(f"- at {_cell(key)}: {_code(self._equation(text))}")
+        return lines
 
     def _lookup_lines(self, name: str, lookup: Any) -> list[str]:
         points = ", ".join(f"({_num(float(x))}, {_num(float(y))})" for x, y in zip(lookup.x, lookup.y))
         return [f"- x unit: {_code(lookup.x_unit)}", f"- points (x, y): {points}"]
 
     def _constant_lines(self, name: str, const: Any) -> list[str]:
-        if isinstance(const.value, dict):
+        if len(const.dims) > 1 or isinstance(const.value, list):
+            value = _nested_text(const.value)
+            if const.value_dims:
+                value += f" (given over {', '.join(const.value_dims)}, the same for every other element)"
+        elif isinstance(const.value, dict):
             dim = self.spec.dimensions[const.dims[0]]
             value = "; ".join(
                 f"{e}" + (f" {dim.labels[e].zh}" if e in dim.labels else "") + f": {_num(float(const.value[e]))}"

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.engine.arrays import ValueShapeError, nested_values
 from simulator.engine.series import TimeSeries
 from simulator.errors import suggest
 from simulator.scenario.schema import (
@@ -43,12 +44,35 @@ def constant(spec: Any, name: str, file: str, field_: str) -> Any:
 
 
 def constant_elements(spec: Any, const: Any, name: str, file: str, field_: str) -> list[str] | None:
+    """The elements of a one-dimensional constant (None for a scalar one)."""
     dims = list(const.dims or [])
     if not dims:
         return None
-    if len(dims) > 1:
-        raise one_line_error(file, field_, f"{name!r} has dims {dims}; only one dimension is supported")
     return list(spec.dimensions[dims[0]].elements)
+
+
+def _nested(spec: Any, const: Any, raw: Any, bounds: Any, file: str, field_: str) -> np.ndarray:
+    """A value of a constant with several dims (or a list for one dim): nested mappings or
+    lists in the order of its dims (engine.arrays.nested_values), each element within bounds."""
+    dims = list(const.dims)
+    try:
+        arr = nested_values(raw, dims, {d: spec.elements(d) for d in dims}, field_)
+    except ValueShapeError as exc:
+        raise one_line_error(file, exc.field, exc.reason) from None
+    if bounds is not None:
+        outside = (arr < bounds[0]) | (arr > bounds[1])
+        if outside.any():
+            index = tuple(int(i[0]) for i in np.nonzero(outside))
+            where = ".".join(spec.elements(d)[i] for d, i in zip(dims, index))
+            check_bounds(float(arr[index]), bounds, file, f"{field_}.{where}")
+    return arr
+
+
+def _plain(arr: np.ndarray, spec: Any, dims: list[str]) -> Any:
+    """An array over dims as nested {element: ...} mappings (the canonical resolved form)."""
+    if not dims:
+        return float(arr)
+    return {e: _plain(arr[i], spec, dims[1:]) for i, e in enumerate(spec.elements(dims[0]))}
 
 
 def bounds_of(const: Any) -> tuple[float, float] | None:
@@ -139,6 +163,9 @@ def resolve_set(
     const = constant(spec, name, file, field_)
     elements = constant_elements(spec, const, name, file, field_)
     bounds = bounds_of(const)
+    listed = isinstance(raw, list) or (isinstance(raw, dict) and any(isinstance(v, list) for v in raw.values()))
+    if len(const.dims) > 1 or (elements is not None and listed):
+        return _resolve_nested(name, raw, spec, const, bounds, file)
 
     if isinstance(raw, dict) and raw:
         county_like = elements is not None and any(not is_yearish(k) for k in raw)
@@ -196,3 +223,23 @@ def resolve_set(
     x = number(raw, file, field_)
     check_bounds(x, bounds, file, field_)
     return x, x
+
+
+def _resolve_nested(name: str, raw: Any, spec: Any, const: Any, bounds: Any, file: str) -> tuple[Any, Any]:
+    """`set:` of a constant with several dims (or a list for one dim): a nested value, or a
+    time series {year: nested value}."""
+    field_ = f"set.{name}"
+    dims = list(const.dims)
+    if isinstance(raw, dict) and raw and all(is_yearish(k) for k in raw):
+        knots: dict[int, np.ndarray] = {}
+        for key, value in raw.items():
+            kfield = f"{field_}.{key}"
+            year = year_key(key, spec, file, kfield)
+            if year in knots:
+                raise one_line_error(file, kfield, f"year {year} given twice")
+            knots[year] = _nested(spec, const, value, bounds, file, kfield)
+        years = sorted(knots)
+        series = TimeSeries(np.array(years, dtype=float), np.array([knots[y] for y in years], dtype=float))
+        return series, {str(y): _plain(knots[y], spec, dims) for y in years}
+    arr = _nested(spec, const, raw, bounds, file, field_)
+    return arr, _plain(arr, spec, dims)

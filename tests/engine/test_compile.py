@@ -89,7 +89,7 @@ def test_delay3_step_response_matches_erlang_closed_form(write_model):
 def test_delay3_has_three_hidden_stocks_and_conserves_its_content(write_model):
     aux = {"y": element(equation="delay3(step(6, 1), 3)")}
     model = build(write_model, one_stock(auxiliaries=aux))
-    assert len([s for s in model.states if s.startswith("__l")]) == 3
+    assert [s for s in model.states if s.startswith("__")] == ["__delay3_y_1", "__delay3_y_2", "__delay3_y_3"]
 
 
 def test_county_broadcast_sum_and_element(write_model):

@@ -159,7 +159,7 @@ def test_every_element_has_an_entry_a_vensim_user_can_follow(write_model):
     assert "- doc: Rural people moving to town." in text
     assert "- source: estimate: round number" in text
     assert "#### `urban` — 城镇 / Urban \"town\"" in text
-    assert "| `sum(x)` | `SUM(x[county!])` |" in text
+    assert "| `sum(x, [dim])` | `SUM(x[dim!])` |" in text  # the guide reads the table of built-ins
     for heading in ("## Stocks", "## Flows", "## Auxiliaries", "## Lookups (graphical functions)", "## Constants"):
         assert heading in text
 
@@ -177,6 +177,34 @@ def test_subscripted_constants_list_every_element_and_sector_headings_group_entr
     consts = doc.split("## Constants", 1)[1]
     assert consts.index("### migration (迁移)") < consts.index('<a id="move_rate">')
     assert consts.index('<a id="births_per_person">') < consts.index("### migration (迁移)")
+
+
+def test_docs_are_grouped_by_sector_when_the_model_names_sectors(write_model):
+    model = copy.deepcopy(small())
+    for table in ("stocks", "flows", "auxiliaries", "lookups", "constants"):
+        for name, el in model[table].items():
+            el["sector"] = "town" if name in ("urban", "deaths", "urban_share", "pull") else "village"
+    model["constants"]["a0"].pop("sector")
+    doc = model_markdown(load_model(write_model(model)))
+    village, town, other = doc.index("## Sector `village`"), doc.index("## Sector `town`"), doc.index(
+        "## Elements without a sector")
+    assert village < town < other
+    assert doc.index('<a id="rural">') < town < doc.index('<a id="urban">') < other < doc.index('<a id="a0">')
+    assert "### Stocks" in doc[village:town] and "### Lookups (graphical functions)" in doc[town:other]
+    assert "- unit: `person` · dims: - · sector: village" in doc
+    assert '  subgraph sector_village["village"]\n    S_rural["农村<br/>rural"]\n  end' in doc
+    assert "\n## Stocks\n" not in doc  # no kind sections outside the sectors
+
+
+def test_per_element_equations_and_nested_values_are_listed():
+    from simulator.engine.load import load_model as load
+
+    doc = model_markdown(load(REPO / "tests" / "data" / "county_age.yaml"))
+    assert "- equation: `rural / age_group_width`\n- at old: `0`" in doc
+    assert "- at east, old: `0.5 * rural[east, old] * migration_rate * perceived_pull[east, old]`" in doc
+    assert "- value: {north: [3000, 9000, 2000]; south: {young: 2500; working: 7000; old: 2600}; " in doc
+    assert "- value: [1500, 6000, 900] (given over age, the same for every other element)" in doc
+    assert "S_rural[\"农村人口<br/>rural [county, age]\"]" in doc
 
 
 # ----------------------------------------------------------------------------- loops: validation
