@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -27,12 +26,12 @@ __all__ = ["compare", "goal_seek", "load", "run"]
 
 
 def load(path: str | Path | None = None) -> "Scenario":
-    """A validated scenario from a YAML file (None: the bundled baseline)."""
+    """A validated scenario from a YAML file or a bundled scenario's name (`"central-pull"`;
+    None: the bundled baseline)."""
     from simulator.scenario.resolve import load_scenario
+    from simulator.scenario.schema import scenario_file
 
-    if path is not None and not Path(path).is_file():
-        raise InputError(path, "scenario", "no such file" if not Path(path).exists() else "not a file")
-    return load_scenario(path)
+    return load_scenario(None if path is None else scenario_file(path))
 
 
 def _as_scenario(scenario: "Scenario | str | Path | None") -> "Scenario":

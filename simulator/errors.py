@@ -7,13 +7,31 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+#: most characters of the file and field parts of a message, and of its reason: text echoed
+#: from an input (a value, a key, a path) is cut, so a hostile file cannot flood the terminal
+MAX_PART = 200
+MAX_REASON = 300
+
+
+def clip(text: object, limit: int = MAX_PART) -> str:
+    """`text` on one line, cut to `limit` characters (the middle replaced by '...')."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    head = (limit - 3) * 2 // 3
+    return flat[:head] + "..." + flat[len(flat) - (limit - 3 - head):]
+
+
 class InputError(Exception):
-    """Bad input in a model or scenario file; printed as one line, exit status 2."""
+    """Bad input in a model or scenario file; printed as one line, exit status 2.
+
+    Each part is flattened to one line and cut (MAX_PART, MAX_REASON characters).
+    """
 
     def __init__(self, file: str | Path, field: str, reason: str) -> None:
-        self.file = str(file)
-        self.field = field
-        self.reason = reason
+        self.file = clip(file)
+        self.field = clip(field)
+        self.reason = clip(reason, MAX_REASON)
         super().__init__(str(self))
 
     def __str__(self) -> str:

@@ -84,3 +84,12 @@ def test_package_level_api_names():
     `simulator.analysis.compare`, so `simulator.compare` is free for the API's function)."""
     assert simulator.run is api.run and simulator.load is api.load and simulator.goal_seek is api.goal_seek
     assert simulator.compare is api.compare
+
+
+def test_load_accepts_a_bundled_scenario_name():
+    from simulator import api
+    from simulator.errors import InputError
+
+    assert api.load("central-pull").name == "central-pull"
+    with pytest.raises(InputError, match="did you mean 'central-pull'"):
+        api.load("central-pul")

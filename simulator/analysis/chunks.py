@@ -55,8 +55,45 @@ def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
 _WORKER_EVALUATOR: Evaluator | None = None
 
 
-def _init_worker(evaluator: Evaluator) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when `parent` (the sweep) ends, however it ends.
+
+    Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG), checked
+    once after setting it in case the parent died first. Elsewhere a daemon thread polls the
+    parent id once a second. Without this, a worker of a sweep killed with kill -9 (or
+    SIGTERM) finishes its chunk and waits on the pool's queue for minutes.
+    """
+    import os
+    import signal
+    import threading
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's handler: terminate() ends a worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which stops the pool
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="urbsd-parent-watch").start()
+
+
+def _init_worker(evaluator: Evaluator, parent: int | None = None) -> None:
     global _WORKER_EVALUATOR
+    if parent is not None:
+        _die_with_parent(parent)
     _WORKER_EVALUATOR = evaluator
 
 
@@ -145,8 +182,10 @@ def evaluate_chunks(
 def _run_processes(evaluator: Evaluator, X: np.ndarray, spans, pending, workers: int, store) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    import os
+
     pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_init_worker,
-                               initargs=(evaluator,))
+                               initargs=(evaluator, os.getpid()))
     try:
         # at most two chunks in flight per worker, so memory stays bounded
         queue = list(pending)
@@ -161,7 +200,13 @@ def _run_processes(evaluator: Evaluator, X: np.ndarray, spans, pending, workers:
             for fut in sorted(finished, key=lambda f: running[f]):
                 store(running.pop(fut), fut.result())
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # interrupted (Ctrl-C, SIGTERM via the command's handler) or failed: stop the workers
+        # now rather than letting them finish their chunks
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        # wait for the pool's manager thread to see its workers gone: a thread left running
+        # makes the interpreter's exit handler write to a closed pipe (a traceback at exit)
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 

@@ -179,8 +179,22 @@ def variable(spec: Any, name: str) -> Any:
     return None
 
 
+def is_share(spec: Any, name: str) -> bool:
+    """A dimensionless variable named `*_rate` or `*_share`: a share in [0, 1] (the model's
+    convention, checked by simulator/analysis/validate.py)."""
+    try:
+        el = spec.element(name)
+    except KeyError:
+        return False
+    unit = str(getattr(el, "unit", "") or "").strip()
+    return el is not None and unit in ("dimensionless", "1", "") and name.endswith(("_rate", "_share"))
+
+
 def parse_target(text: str, spec: Any, file: str = CLI, field_: str = "--target") -> GoalTarget:
-    """`INDICATOR=VALUE@YEAR` (e.g. `urbanization_rate=0.70@2035`; VALUE may be `70%`)."""
+    """`INDICATOR=VALUE@YEAR` (e.g. `urbanization_rate=0.70@2035`; VALUE may be `70%`).
+
+    A share (a `*_rate` or `*_share`) takes a value in [0, 1] or a percentage: `70` is refused
+    (it would read as 7000%), `70%` is 0.70. A percentage on any other indicator is refused."""
     m = re.fullmatch(
         r"\s*([A-Za-z_]\w*(?:\[\s*[A-Za-z_]\w*\s*\])?)\s*=\s*([^@\s]+)\s*@\s*(\S+)\s*", text or ""
     )
@@ -226,6 +240,14 @@ def parse_target(text: str, spec: Any, file: str = CLI, field_: str = "--target"
         raise InputError(file, field_, f"{name!r} is not subscripted; drop '[{element}]'")
     else:
         indicator = name
+    if is_share(spec, name):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(file, field_, f"{name} is a share between 0 and 1, not {raw_value}: write "
+                             f"{value / 100:g} or {value:g}%" if 1.0 < value <= 100.0 else
+                             f"{name} is a share between 0 and 1, not {raw_value}")
+    elif raw_value.endswith("%"):
+        raise InputError(file, field_, f"{name} is not a share; give its value in {getattr(var, 'unit', 'its unit')}, "
+                         f"not {raw_value}")
     return GoalTarget(indicator, value, year)
 
 

@@ -229,15 +229,26 @@ def run_summary(scenario: Any, run: Any, frame: Table, targets: list[dict]) -> d
     }
 
 
-def source_line(scenario: Any, run: Any, today: str | None = None) -> str:
-    """The provenance line under a chart: scenario, model and scenario sha256, method, version, date."""
+#: the words of the provenance lines under the charts, by language
+SOURCE_WORDS = {
+    "zh": {"scenario": "情景：", "scenarios": "情景：", "model": "模型：", "scenario_sha": "情景 sha256",
+           "n_scenarios": "{n} 个情景", "runs": "{runs:,} 次运行"},
+    "en": {"scenario": "scenario: ", "scenarios": "scenarios: ", "model": "model: ", "scenario_sha": "scenario sha256",
+           "n_scenarios": "{n} scenarios", "runs": "{runs:,} runs"},
+}
+
+
+def source_line(scenario: Any, run: Any, today: str | None = None, lang: str = "zh") -> str:
+    """The provenance line under a chart, in `lang`: scenario, model and scenario sha256, method,
+    version, date."""
     import datetime as _dt
 
     from simulator.bundled import __version__
 
+    w = SOURCE_WORDS["en" if lang == "en" else "zh"]
     today = today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
     return (
-        f"情景/scenario: {scenario.name} · 模型/model: {scenario.spec.name} "
-        f"sha256 {scenario.spec.sha256[:12]} · 情景/scenario sha256 {scenario.sha256[:12]} · "
+        f"{w['scenario']}{scenario.name} · {w['model']}{scenario.spec.name} "
+        f"sha256 {scenario.spec.sha256[:12]} · {w['scenario_sha']} {scenario.sha256[:12]} · "
         f"{run.method} dt={run.dt:g} · urbsd {__version__} · {today}"
     )

@@ -245,6 +245,9 @@ def run_sweep(
     result.years = list(evaluator.years)
     result.key = key
     result.targets = target_probabilities(result.outputs, result.columns, scenario.targets)
+    if method == "morris":  # screening: its levels are a design, not a probability sample
+        for t in result.targets:
+            t["probability"] = None
     spec = scenario.spec
     result.provenance = {
         "scenario": {"name": scenario.name, "label": dict(scenario.label), "path": str(Path(scenario.path))},

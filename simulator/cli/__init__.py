@@ -41,6 +41,14 @@ def build_parser() -> Parser:
     return p
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so staging folders and worker pools are cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `urbsd` with `argv` (None: the command line); return the exit status.
 
@@ -50,9 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     before the first file is written. Heavy libraries stay off the `run` path: no pandas,
     and matplotlib only when the chart is drawn.
     """
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command].handle(args)
     except InputError as exc:
@@ -71,3 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -53,15 +54,42 @@ def check_dt(dt: float | None) -> None:
         raise InputError("command line", "--dt", str(exc)) from None
 
 
+#: a scenario file's stem names its output folders, chart paths and report links: a letter,
+#: digit or underscore (any script), then those, '-', '+' or '.'; never '..', a space or a slash
+PLAIN_STEM = re.compile(r"[^\W][\w.+\-]*")
+
+
+def scenario_path(arg: str) -> Path:
+    """The file a SCENARIO argument names: a path, or a bundled scenario's name (`central-pull`)."""
+    from simulator.scenario.schema import scenario_file
+
+    return scenario_file(arg)
+
+
+def check_stem(path: Path, shown: str) -> None:
+    """Refuse a scenario file whose stem is not a plain name (e.g. `...yaml`, stem `..`):
+    outputs are named by the stem and must never land outside --out."""
+    stem = path.stem
+    if not PLAIN_STEM.fullmatch(stem) or stem in (".", ".."):
+        raise InputError(shown, "scenario", f"file name {stem!r} is not a plain name (letters, digits, '_', "
+                         "'-', '+' or '.', not starting with '.' or '-'): its outputs are named by it; "
+                         "rename the file")
+
+
 def load_one(path: str | None) -> tuple[Any, Any]:
-    """Load and compile one scenario (validation only; nothing runs or is written)."""
+    """Load and compile one scenario (validation only; nothing runs or is written).
+
+    The one validation path of every command (`check` as strict as `run`): the argument is
+    a file or a bundled scenario's name, its stem a plain name, the scenario and its model valid.
+    """
     from simulator.engine.compile import compile_model
     from simulator.scenario.resolve import load_scenario
 
-    if path is not None and not Path(path).is_file():
-        reason = "no such file" if not Path(path).exists() else "not a file"
-        raise InputError(path, "scenario", reason)
-    scenario = load_scenario(path)
+    file = None
+    if path is not None:
+        file = scenario_path(path)
+        check_stem(file, path)
+    scenario = load_scenario(file)
     model = compile_model(scenario.spec)
     return scenario, model
 
@@ -78,6 +106,24 @@ def load_distinct(paths: list[str], clash: str) -> list[tuple[Any, Any]]:
             raise InputError(p or scenario.path, "scenario", f"same file name '{stem}' as {seen[stem]}: {clash}")
         seen[stem] = str(p or scenario.path)
     return loaded
+
+
+def policy_scenarios(loaded: list[tuple[Any, Any]], paths: list[str]) -> list[tuple[Any, Any]]:
+    """The loaded scenarios that are policy scenarios: a support file (`kind: support`, e.g.
+    calibration.yaml, which others extend) is skipped with a one-line notice on stderr."""
+    import sys
+
+    kept = []
+    for item, p in zip(loaded, paths):
+        if getattr(item[0], "kind", "scenario") == "support":
+            print(f"{PROG}: note: skipped {p}: a support file (kind: support), not a policy scenario",
+                  file=sys.stderr)
+        else:
+            kept.append(item)
+    if not kept:
+        raise InputError(paths[0], "kind", "every file given is a support file (kind: support); "
+                         "give at least one policy scenario")
+    return kept
 
 
 def file_stem(scenario: Any) -> str:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_dt, integration_options, load_one, out_folder, table_options
+from simulator.cli.common import check_dt, integration_options, load_one, out_folder, policy_scenarios, table_options
 from simulator.errors import InputError
 
 
@@ -30,9 +30,10 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     check_dt(args.dt)
     folder = out_folder(args.out, "compare")
-    loaded = [load_one(p)[0] for p in args.scenarios]
+    pairs = policy_scenarios([load_one(p) + (p,) for p in args.scenarios], args.scenarios)
+    loaded = [scenario for scenario, _, _ in pairs]
     seen: dict[str, str] = {}
-    for scenario, p in zip(loaded, args.scenarios):
+    for scenario, _, p in pairs:
         if scenario.name in seen:
             raise InputError(p, "name", f"scenario name '{scenario.name}' is also the name of "
                              f"{seen[scenario.name]}; compared scenarios need distinct names")

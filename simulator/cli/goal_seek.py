@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ def add_parser(sub: Any) -> None:
         description="Find the setting of a lever (within its bounds) at which the target is "
         "reached: a grid of settings in one vectorized run brackets it, scipy's brentq finds "
         "it. With two --lever options, also a contour chart of the target indicator over both "
-        "levers. Writes DIR/<scenario file stem>-goal-seek/.",
+        "levers. Writes DIR/<scenario file stem>-goal-seek-<levers>-<indicator>-<value>-<year>/.",
     )
     gs.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     gs.add_argument("--lever", action="append", required=True, metavar="NAME",
@@ -52,6 +53,14 @@ def _parse_range(text: str | None) -> tuple[float | None, float | None]:
     return low, high
 
 
+def folder_name(stem: str, levers: list[str], target: Any) -> str:
+    """`<stem>-goal-seek-<lever>[-<lever2>]-<indicator>-<value>-<year>`: one folder per question,
+    so a second question does not overwrite the first (e.g.
+    baseline-goal-seek-hukou_openness-urbanization_rate-0.7-2035)."""
+    indicator = re.sub(r"[^\w.+-]+", ".", target.indicator).strip(".")
+    return f"{stem}-goal-seek-{'-'.join(levers)}-{indicator}-{target.value:g}-{target.year}"
+
+
 def handle(args: argparse.Namespace) -> int:
     check_dt(args.dt)
     from simulator.analysis.goalseek import (
@@ -72,15 +81,23 @@ def handle(args: argparse.Namespace) -> int:
     if args.grid is not None and args.grid < 3:
         raise InputError("command line", "--grid", f"needs at least 3 points, got {args.grid}")
     low, high = _parse_range(args.range)
-    scenario, _model = load_one(args.scenario)
+    scenario, model = load_one(args.scenario)
     spec = scenario.spec
     for lever in args.lever:
         lever_bounds(spec, lever, low, high)
     target = (parse_target(args.target, spec) if args.target is not None
               else default_target(scenario))
-    folder = out_folder(args.out, f"{file_stem(scenario)}-goal-seek")
+    folder = out_folder(args.out, folder_name(file_stem(scenario), args.lever, target))
 
     single = args.grid or DEFAULT_GRID
+    from simulator.analysis.limits import check_call_runs
+
+    check_call_runs(single, model, "--grid", single, "use a smaller --grid (the default 41 brackets the "
+                    "answer, brentq then refines it to 1e-10 of the range)")
+    if len(args.lever) == 2:
+        pairs = (args.grid or DEFAULT_FRONTIER_GRID) ** 2
+        check_call_runs(pairs, model, "--grid", args.grid or DEFAULT_FRONTIER_GRID,
+                        "two levers run --grid x --grid settings at once; use a smaller --grid")
     results = [goal_seek(scenario, lever, target, low=low, high=high, grid=single,
                          dt=args.dt, method=args.method) for lever in args.lever]
     front = None

@@ -7,7 +7,16 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import PROG, check_dt, file_stem, integration_options, lang_option, load_distinct, out_folder
+from simulator.cli.common import (
+    PROG,
+    check_dt,
+    file_stem,
+    integration_options,
+    lang_option,
+    load_distinct,
+    out_folder,
+    policy_scenarios,
+)
 from simulator.errors import InputError
 
 
@@ -60,6 +69,7 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
                    band: tuple[float, float] | None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
     from simulator.analysis.comparator import comparator_line
+    from simulator.analysis.published import estimated_counties, published_rates
     from simulator.analysis.results import source_line
     from simulator.outputs.charts import scenario as charts
     from simulator.outputs.charts.sweep import fan_chart
@@ -69,7 +79,7 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
     spec = scenario.spec
     label = scenario_label(summary, lang)
     titles = {k: v.format(label=label, runs=sweep.runs if sweep else 0) for k, v in CHART_TITLES[lang].items()}
-    line = source_line(scenario, run)
+    line = source_line(scenario, run, lang=lang)
     rel = Path("charts") / file_stem(scenario)
     drawn: dict[str, str] = {}
 
@@ -79,11 +89,12 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
         drawn[kind] = path.as_posix()
 
     draw("urbanization", charts.urbanization_chart, frame, summary["targets"],
-         comparator=comparator_line(summary["comparator"]))
+         comparator=comparator_line(summary["comparator"]), history=published_rates())
     if "hukou_urbanization_rate" in frame:
         draw("gap", charts.gap_chart, frame)
     if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
-        draw("counties", charts.county_chart, frame, counties, summary["targets"])
+        draw("counties", charts.county_chart, frame, counties, summary["targets"],
+             estimated=estimated_counties(counties))
     if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
         planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
         draw("land", charts.land_chart, frame, counties, band=band,
@@ -96,7 +107,7 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
 
         path = rel / "fan.png"
         fan_chart(sweep.years, sweep.percentiles("urbanization_rate"), sweep.targets, folder / path,
-                         title=titles["fan"], source_line=sweep_line(sweep), lang=lang)
+                         title=titles["fan"], source_line=sweep_line(sweep, lang), lang=lang)
         drawn["fan"] = path.as_posix()
     return drawn
 
@@ -113,6 +124,16 @@ def handle(args: argparse.Namespace) -> int:
         if missing:
             raise InputError("command line", "--pdf", missing)
     loaded = load_distinct(args.scenarios, "a report needs distinct scenarios")
+    if len(loaded) > 1:  # a comparison: support files (kind: support) are not policy scenarios
+        loaded = policy_scenarios(loaded, args.scenarios)
+    if args.samples:  # bounded work: refuse a Monte Carlo sample that would not fit in memory
+        from simulator.analysis.limits import check_sweep
+        from simulator.analysis.sweep import ModelEvaluator
+
+        for scenario, _ in loaded:
+            if scenario.uncertain:
+                m = len(ModelEvaluator(scenario, tuple(scenario.uncertain)).columns)
+                check_sweep("mc", args.samples, args.samples, len(scenario.uncertain), m)
     name = f"{file_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
     folder = out_folder(args.out, f"{name}-{args.lang}")
 
@@ -132,21 +153,21 @@ def handle(args: argparse.Namespace) -> int:
             sweep = run_sweep(scenario, "mc", args.samples, seed=args.seed, dt=args.dt, progress=False)
         finished.append((scenario, run, frame, summary, sweep))
 
-    # 3. Charts and text into a scratch folder, then the whole folder at once.
+    # 3. Charts and text into a staging folder beside the report's (removed on any exit; a
+    #    killed run's is removed by the next), then moved into place all at once.
     import shlex
-    import tempfile
 
     from simulator.outputs.findings import ReportItem
     from simulator.outputs.labels import column_label
-    from simulator.outputs.report import report_html, report_markdown
+    from simulator.outputs.report import project_path, report_html, report_markdown
     from simulator.outputs.sweep_files import summary as sweep_summary
-    from simulator.outputs.writers import json_text, write_folder
+    from simulator.outputs.writers import Staging, json_text
 
     lang = args.lang
     created = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    command = shlex.join([PROG, *args.argv])
-    with tempfile.TemporaryDirectory(prefix="urbsd-report-") as tmp:
-        scratch = Path(tmp)
+    command = shlex.join([PROG, *(project_path(a) if Path(a).is_file() else a for a in args.argv)])
+    with Staging(folder) as staging:
+        scratch = staging.path
         items = []
         for scenario, run, frame, summary, sweep in finished:
             stem = file_stem(scenario)
@@ -183,18 +204,20 @@ def handle(args: argparse.Namespace) -> int:
             goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
             comparison = "charts/comparison.png"
             comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
-                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt), lang=lang)
+                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt, lang),
+                             lang=lang)
         markdown = report_markdown(items, lang=lang, created=created, command=command,
                                    comparison_chart=comparison)
         (scratch / "report.md").write_text(markdown, encoding="utf-8")
-        page = report_html(markdown, scratch, lang=lang)
+        # only the charts drawn above are embedded (never a file found by name)
+        drawn = [c for item in items for c in item.charts.values()] + ([comparison] if comparison else [])
+        page = report_html(markdown, {c: (scratch / c).read_bytes() for c in drawn}, lang=lang)
         (scratch / "report.html").write_text(page, encoding="utf-8")
         if args.pdf:
             from simulator.outputs.report import report_pdf
 
             (scratch / "report.pdf").write_bytes(report_pdf(page))
-        written = write_folder(folder, {p.relative_to(scratch): p.read_bytes()
-                                        for p in sorted(scratch.rglob("*")) if p.is_file()})
+    written = staging.written
 
     # 4. The screen: the findings, then what was written.
     from simulator.outputs.findings import comparison_sentences, findings, scenario_label

@@ -133,6 +133,7 @@ def handle(args: argparse.Namespace) -> int:
 
     # 3. Write, one scenario folder at a time (each all-or-nothing).
     from simulator.analysis.comparator import comparator_line
+    from simulator.analysis.published import published_rates
     from simulator.analysis.results import run_summary, source_line
     from simulator.outputs.charts.scenario import urbanization_chart
     from simulator.outputs.report import CHART_TITLES
@@ -147,7 +148,8 @@ def handle(args: argparse.Namespace) -> int:
         def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
                   title=title, un=comparator_line(summary["comparator"])) -> None:
             urbanization_chart(frame, targets, path, title=title, lang=args.lang,
-                               source_line=source_line(scenario, run), comparator=un)
+                               source_line=source_line(scenario, run, lang=args.lang), comparator=un,
+                               history=published_rates())
 
         extras = {}
         if args.format == "xlsx":

@@ -38,7 +38,6 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    import os
     import time
 
     from simulator.analysis.chunks import DEFAULT_CHUNK, remove_chunks
@@ -61,9 +60,18 @@ def handle(args: argparse.Namespace) -> int:
         raise InputError(args.scenario, "uncertain", "no uncertain constants: a sweep needs at least one")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     chunk = args.chunk_size or DEFAULT_CHUNK
-    workers = args.workers or os.cpu_count() or 1
     k = len(scenario.uncertain)
     runs = samples_rows(args.method, args.samples, k)
+    # Bounded work: refuse what would not fit in memory before any run starts.
+    from simulator.analysis.limits import cap_workers, check_call_runs, check_sweep
+    from simulator.analysis.sweep import ModelEvaluator
+
+    m = len(ModelEvaluator(scenario, tuple(scenario.uncertain)).columns)
+    check_sweep(args.method, args.samples, runs, k, m)
+    check_call_runs(chunk, _model, "--chunk-size", chunk, "use a smaller --chunk-size (default 2000)")
+    workers, notice = cap_workers(args.workers)
+    if notice:
+        print(f"{PROG}: note: {notice}", file=sys.stderr)
     if args.method == "sobol" and args.samples & (args.samples - 1):
         print(f"{PROG}: note: --samples {args.samples} is not a power of 2; Sobol' sequences converge "
               f"best with N = 2^m (e.g. {1 << args.samples.bit_length()})", file=sys.stderr)
@@ -86,8 +94,15 @@ def handle(args: argparse.Namespace) -> int:
           f"{elapsed:.1f} s ({result.runs / elapsed:,.0f} runs/s)")
     print(f"  model {scenario.spec.name} sha256 {scenario.spec.sha256[:12]}, "
           f"scenario sha256 {scenario.sha256[:12]}")
+    from simulator.outputs.labels import probability_text
+
     for t in result.targets:
-        print(f"  P({t['indicator']} >= {100 * t['target']:g}% in {t['year']}) = {t['probability']:.1%} "
+        if t["probability"] is None:  # Morris: screening, not a probability sample
+            print(f"  {t['indicator']} >= {100 * t['target']:g}% in {t['year']}: median {100 * t['median']:.1f}% "
+                  f"over the {t['runs']:,} screening runs (Morris gives no probability; use --method mc)")
+            continue
+        print(f"  P({t['indicator']} >= {100 * t['target']:g}% in {t['year']}) = "
+              f"{probability_text(t['reached'], t['runs'])} "
               f"({t['reached']:,} of {t['runs']:,} runs; median {100 * t['median']:.1f}%)")
     main_key = {"sobol": "ST", "morris": "mu_star", "mc": "spearman_rho"}[args.method]
     for output in result.analysed:

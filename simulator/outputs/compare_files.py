@@ -17,19 +17,22 @@ CHART_TITLE = {"zh": "平凉市常住人口城镇化率：情景比较",
 CHART_LEGEND = {"zh": "{label}：{year}年 {value:.1f}%", "en": "{label}: {value:.1f}% in {year}"}
 
 
-def source_line(scenarios: list[Any], method: str, dt: float | None) -> str:
-    """Provenance under a chart: scenarios, model sha256, method, urbsd version, date."""
+def source_line(scenarios: list[Any], method: str, dt: float | None, lang: str = "zh") -> str:
+    """Provenance under a chart, in `lang`: scenarios, model sha256, method, urbsd version, date."""
     import datetime as _dt
 
+    from simulator.analysis.results import SOURCE_WORDS
     from simulator.bundled import __version__
+
+    w = SOURCE_WORDS["en" if lang == "en" else "zh"]
 
     today = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
     spec = scenarios[0].spec
     step = spec.time.dt if dt is None else dt
     names = ", ".join(s.name for s in scenarios)
     if len(names) > 90:
-        names = f"{len(scenarios)} 个情景/scenarios"
-    return (f"情景/scenarios: {names} · 模型/model: {spec.name} sha256 {spec.sha256[:12]} · "
+        names = w["n_scenarios"].format(n=len(scenarios))
+    return (f"{w['scenarios']}{names} · {w['model']}{spec.name} sha256 {spec.sha256[:12]} · "
             f"{method} dt={step:g} · urbsd {__version__} · {today}")
 
 
@@ -56,7 +59,7 @@ def write_comparison(comp: Comparison, scenarios: list[Any], out_dir: Any, *,
     labels = {name: CHART_LEGEND[lang].format(label=lab.get(lang) or name, year=last,
                                               value=100 * comp.rates[name][1][-1])
               for name, lab in comp.labels.items()}
-    line = source_line(scenarios, method, dt)
+    line = source_line(scenarios, method, dt, lang)
     summary = {
         "scenarios": [{"name": s.name, "label": dict(s.label), "path": str(s.path),
                        "sha256": s.sha256} for s in scenarios],

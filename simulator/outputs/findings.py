@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.outputs.labels import probability_text
+
 TEXT = {
     "zh": {
         "title_one": "平凉市新型城镇化情景报告：{label}",
@@ -45,7 +47,7 @@ TEXT = {
         "land_out": "{year}年各县（市、区）人均城镇建设用地为{low}–{high}平方米/人；{names}超出GB 50137-2011规划区间（{b0}–{b1}平方米/人）。",
         "services": "{year}年公共服务充足度最低的是{name}（{value}；1表示达到配置标准），{n_short}个县（市、区）低于1。",
         "sweep": "不确定性：对{k}个估计参数做蒙特卡洛抽样（{runs}次，随机种子{seed}），{probs}；{year}年常住人口城镇化率的5%–95%区间为{p5}%–{p95}%（只反映这些参数的不确定性，不含模型结构的不确定性）。",
-        "sweep_prob": "{year}年达到{target}%目标的概率为{p}%",
+        "sweep_prob": "{year}年达到{target}%目标的概率为{p}",
         "sweep_join": "，",
         "cmp_best": "比较的{n}个情景中，{year}年常住人口城镇化率最高的是{best}（{best_v}%），最低的是{worst}（{worst_v}%）。",
         "cmp_none": "没有一个情景在{year}年达到{target}%目标；最接近的{best}差{gap}个百分点。",
@@ -102,7 +104,7 @@ TEXT = {
         "land_out": "In {year}, urban construction land per urban resident is {low}-{high} m² per person in the counties; outside the GB 50137-2011 planning band ({b0}-{b1} m²): {names}.",
         "services": "In {year}, public service adequacy is lowest in {name} ({value}; 1 = standard met); {n_short} of the counties are below 1.",
         "sweep": "Uncertainty: in a Monte Carlo sample of {k} estimated constants ({runs} runs, seed {seed}), {probs}; the 5-95% range of the resident urbanization rate in {year} is {p5}%-{p95}% (the uncertainty of these constants only, not of the model structure).",
-        "sweep_prob": "the probability of reaching the {target}% target in {year} is {p}%",
+        "sweep_prob": "the probability of reaching the {target}% target in {year} is {p}",
         "sweep_join": ", ",
         "cmp_best": "Of the {n} scenarios compared, {best} has the highest resident urbanization rate in {year} ({best_v}%), {worst} the lowest ({worst_v}%).",
         "cmp_none": "No scenario reaches the {target}% target in {year}; the closest, {best}, falls {gap} pp short.",
@@ -306,8 +308,10 @@ def sweep_sentence(sweep: Mapping[str, Any] | None, lang: str) -> str | None:
     if not sweep:
         return None
     t = TEXT[lang]
-    probs = [t["sweep_prob"].format(year=x["year"], target=target_pct(x["target"]), p=f"{100 * x['probability']:.1f}")
-             for x in sorted(sweep["targets"], key=lambda x: x["year"]) if x["indicator"] == "urbanization_rate"]
+    probs = [t["sweep_prob"].format(year=x["year"], target=target_pct(x["target"]),
+                                    p=probability_text(x["reached"], x["runs"]))
+             for x in sorted(sweep["targets"], key=lambda x: x["year"])
+             if x["indicator"] == "urbanization_rate" and x.get("probability") is not None]
     bands = sweep["urbanization_rate_percentiles"]
     i = len(bands["years"]) - 1
     return t["sweep"].format(k=len(sweep["uncertain"]), runs=sweep["runs"], seed=sweep["seed"],

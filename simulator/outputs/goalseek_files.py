@@ -83,7 +83,7 @@ def write_goal_seek(
         files["charts/frontier.png"] = lambda path: frontier_chart(
             front.grid_a, front.grid_b, front.values, front.target.value, path,
             label_a=label(front.lever_a), label_b=label(front.lever_b), title=title,
-            source_line=source_line([scenario], method, dt), percent=pct, marker=marker, lang=lang)
+            source_line=source_line([scenario], method, dt, lang), percent=pct, marker=marker, lang=lang)
     written = write_folder(out_dir, {"goal_seek.json": json_text(summary).encode("utf-8"), **files})
     return {rel.as_posix(): path for rel, path in written.items()}
 

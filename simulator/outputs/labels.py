@@ -28,6 +28,7 @@ __all__ = [
     "UNIT_TEXT",
     "check_lang",
     "column_label",
+    "probability_text",
     "column_unit",
     "comparison_label",
     "comparison_unit",
@@ -142,9 +143,9 @@ def _element(spec: Any, name: str) -> Any | None:
 
 
 def _is_share(spec: Any, name: str) -> bool:
-    el = _element(spec, name)
-    return (el is not None and el.unit.strip() in ("dimensionless", "1", "")
-            and name.endswith(("_rate", "_share")))
+    from simulator.analysis.goalseek import is_share
+
+    return is_share(spec, name)
 
 
 def column_label(spec: Any, column: str, lang: str) -> str:
@@ -259,3 +260,28 @@ def comparison_unit(spec: Any, column: str, lang: str,
         if unit:
             return unit
     return column_unit(spec, column, lang)
+
+
+def probability_text(reached: int, runs: int) -> str:
+    """A share of `runs` model runs in %, shown to its resolution 1/runs: 36 of 1000 -> '3.6%',
+    0 of 1000 -> '<0.1%' (not '0.0%': 1000 runs cannot show a smaller chance), 1000 of 1000 ->
+    '>99.9%'; 0 of 100 -> '<1%'. No runs: '–'."""
+    import math
+
+    if runs <= 0:
+        return "–"
+    decimals = max(0, math.ceil(math.log10(runs)) - 2)
+    step = 100.0 / runs
+    if reached <= 0:
+        return f"<{_round_up(step, decimals):.{decimals}f}%"
+    if reached >= runs:
+        return f">{100.0 - _round_up(step, decimals):.{decimals}f}%"
+    return f"{100.0 * reached / runs:.{decimals}f}%"
+
+
+def _round_up(x: float, decimals: int) -> float:
+    """`x` rounded up to `decimals` places (so '<' and '>' bounds stay true)."""
+    import math
+
+    scale = 10.0**decimals
+    return math.ceil(x * scale - 1e-9) / scale

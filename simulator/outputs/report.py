@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from simulator.outputs.findings import (
     scenario_label,
     target_pct,
 )
-from simulator.outputs.labels import check_lang
+from simulator.outputs.labels import check_lang, probability_text
 
 #: where the numbers the report compares against come from (seed plan, standards, methods)
 SOURCES = {
@@ -75,6 +75,77 @@ CHART_TITLES = {
 #: chart kinds in the order they appear in the report
 CHART_ORDER = ("urbanization", "gap", "counties", "land", "services", "fan")
 
+
+# --------------------------------------------------------------------------- text from inputs
+
+#: characters that start Markdown constructs (links, images, autolinks and HTML, emphasis,
+#: code, tables, entities); backslash-escaped in any text that comes from an input file
+_MD_ACTIVE = re.compile(r"([\\`*_\[\]<>!|&~#])")
+
+
+def md_text(text: Any) -> str:
+    """Text from an input (a label, a name, a path) as literal Markdown: one line, every
+    character that could start a link, an image, HTML, code or emphasis escaped, a leading
+    list or heading marker neutralised. Renders as exactly the text it was given."""
+    flat = " ".join(str(text).split())
+    flat = _MD_ACTIVE.sub(r"\\\1", flat)
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", re.sub(r"^([-+=])", r"\\\1", flat))
+
+
+def md_code(text: Any) -> str:
+    """Text from an input as a Markdown code span (fenced with more backticks than it holds)."""
+    flat = " ".join(str(text).split())
+    longest = max((len(m) for m in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}" if flat.startswith("`") or flat.endswith("`") else f"{fence}{flat}{fence}"
+
+
+def project_path(path: Any) -> str:
+    """A file for the provenance table, never as an absolute path of this machine: a bundled
+    model or scenario as in the project (`models/pingliang.yaml`), a file below the working
+    folder relative to it, any other file by its name alone."""
+    import os
+
+    from simulator.bundled import models_dir, scenarios_dir
+
+    p = Path(os.path.abspath(str(path)))
+    for folder, shown in ((scenarios_dir(), "scenarios"), (models_dir(), "models")):
+        try:
+            return f"{shown}/{p.relative_to(Path(os.path.abspath(folder))).as_posix()}"
+        except ValueError:
+            pass
+    try:
+        return p.relative_to(Path(os.path.abspath(Path.cwd()))).as_posix()
+    except ValueError:
+        return p.name
+
+
+def _label_pair(label: Any) -> Any:
+    return {k: md_text(v) for k, v in label.items()} if isinstance(label, dict) else label
+
+
+def safe_item(item: ReportItem) -> ReportItem:
+    """A copy of `item` whose texts from input files (scenario name and label, model name,
+    county and indicator labels) are Markdown-escaped, for the report; the screen uses the
+    item as it is."""
+    import copy
+    import dataclasses
+
+    summary = copy.deepcopy(item.summary)
+    scenario = summary.get("scenario") or {}
+    if "label" in scenario:
+        scenario["label"] = _label_pair(scenario["label"])
+    if "name" in scenario:
+        scenario["name"] = md_text(scenario["name"])
+    if isinstance(summary.get("model"), dict) and "name" in summary["model"]:
+        summary["model"]["name"] = md_text(summary["model"]["name"])
+    for t in summary.get("targets", []):
+        t["indicator_text"] = md_text(t["indicator"])
+    return dataclasses.replace(
+        item, summary=summary,
+        counties={el: _label_pair(lab) for el, lab in item.counties.items()},
+        indicator_labels={k: _label_pair(v) for k, v in item.indicator_labels.items()})
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     def cell(text: Any) -> str:
         return str(text).replace("|", "\\|")
@@ -87,8 +158,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def target_table(item: ReportItem, lang: str) -> list[str]:
     """Markdown table of the targets: value, gap, reached, first year (and probability)."""
     t = TEXT[lang]
-    probability = {(x["indicator"], x["year"], x["target"]): x["probability"]
-                   for x in (item.sweep or {}).get("targets", [])}
+    probability = {(x["indicator"], x["year"], x["target"]): probability_text(x["reached"], x["runs"])
+                   for x in (item.sweep or {}).get("targets", []) if x.get("probability") is not None}
     header = [t["col_indicator"], t["col_year"], t["col_target"], t["col_value"], t["col_gap"],
               t["col_reached"], t["col_first"]] + ([t["col_prob"]] if probability else [])
     rows = []
@@ -96,7 +167,8 @@ def target_table(item: ReportItem, lang: str) -> list[str]:
     for x in item.summary["targets"]:
         is_rate = "rate" in x["indicator"]
         name = (t["rate_name"] if x["indicator"] == "urbanization_rate"
-                else (item.indicator_labels.get(x["indicator"]) or {}).get(lang) or x["indicator"])
+                else (item.indicator_labels.get(x["indicator"]) or {}).get(lang)
+                or x.get("indicator_text") or md_text(x["indicator"]))
         gap = x["value"] - x["target"]
         sign = "+" if gap >= 0 else "−"
         row = [name, x["year"],
@@ -107,7 +179,7 @@ def target_table(item: ReportItem, lang: str) -> list[str]:
                x.get("first_year") or t["never"].format(last=last)]
         if probability:
             p = probability.get((x["indicator"], x["year"], x["target"]))
-            row.append("" if p is None else f"{100 * p:.1f}%")
+            row.append("" if p is None else p)
         rows.append(row)
     return _table(header, rows)
 
@@ -141,17 +213,17 @@ def provenance_table(item: ReportItem, lang: str, *, created: str, command: str)
     t = TEXT[lang]
     s = item.summary
     rows = [
-        [t["prov_scenario"], f"`{s['scenario']['path']}`"],
-        [t["prov_scenario_sha"], f"`{s['scenario_sha256']}`"],
-        [t["prov_model"], f"`{s['model']['path']}`"],
-        [t["prov_model_sha"], f"`{s['model']['sha256']}`"],
+        [t["prov_scenario"], md_code(project_path(s["scenario"]["path"]))],
+        [t["prov_scenario_sha"], md_code(s["scenario_sha256"])],
+        [t["prov_model"], md_code(project_path(s["model"]["path"]))],
+        [t["prov_model_sha"], md_code(s["model"]["sha256"])],
         [t["prov_method"], f"{s['method']}, dt = {s['dt']:g}"],
         [t["prov_version"], s["package_version"]],
         [t["prov_date"], created],
-        [t["prov_command"], f"`{command}`"],
+        [t["prov_command"], md_code(command)],
     ]
-    rows += [[t["prov_numbers"], f"`{item.files['summary']}`"]] if "summary" in item.files else []
-    rows += [[t["prov_sweep"], f"`{item.files['sweep']}`"]] if "sweep" in item.files else []
+    rows += [[t["prov_numbers"], md_code(item.files["summary"])]] if "summary" in item.files else []
+    rows += [[t["prov_sweep"], md_code(item.files["sweep"])]] if "sweep" in item.files else []
     return _table([t["col_item"], t["col_detail"]], rows)
 
 
@@ -166,10 +238,15 @@ def report_markdown(
     command: str,
     comparison_chart: str | None = None,
 ) -> str:
-    """The report as Markdown: findings, target tables, charts, provenance; one section per scenario."""
+    """The report as Markdown: findings, target tables, charts, provenance; one section per scenario.
+
+    Every text from an input file (labels, names, paths, the command) is escaped (`md_text`,
+    `md_code`), so the Markdown holds no link, image or HTML that the report did not make.
+    """
     check_lang(lang)
     if not items:
         raise ValueError("a report needs at least one scenario")
+    items = [safe_item(item) for item in items]
     t = TEXT[lang]
     first = items[0].summary
     title = (t["title_one"].format(label=scenario_label(first, lang)) if len(items) == 1 else t["title_many"])
@@ -217,26 +294,46 @@ code { font-size: .85em; word-break: break-all; }
 """
 
 
-def report_html(markdown_text: str, folder: str | Path, *, lang: str = "zh") -> str:
-    """A self-contained HTML page of the report: charts under `folder` embedded as data URIs."""
+def report_html(markdown_text: str, images: Mapping[str, bytes], *, lang: str = "zh",
+                embed_font: bool = True) -> str:
+    """A self-contained, inert HTML page of the report.
+
+    `images` maps each chart path as written in the Markdown (relative to the report folder)
+    to the PNG bytes the report drew: only those are embedded, as data URIs; any other image
+    source is dropped, never looked up on disk. Raw HTML in the Markdown is shown as text
+    (markdown-it with html off), so the page carries no script, style or element from an
+    input. With `embed_font`, the subset of Noto Sans CJK SC the page uses is embedded
+    (WOFF2 data URI), so the Chinese shows on a machine without a CJK font.
+    """
+    from urllib.parse import unquote
+
     from markdown_it import MarkdownIt
 
-    folder = Path(folder)
-    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_text)
 
     def embed(match: re.Match[str]) -> str:
-        src = html.unescape(match.group(1))
-        path = folder / src
-        if src.startswith(("data:", "http:", "https:")) or not path.is_file():
-            return match.group(0)
-        mime = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        return f'src="data:{mime};base64,{data}"'
+        src = unquote(html.unescape(match.group(1)))
+        data = images.get(src)
+        if data is None:
+            return 'src=""'
+        mime = {".png": "image/png", ".svg": "image/svg+xml"}.get(Path(src).suffix.lower(), "application/octet-stream")
+        return f'src="data:{mime};base64,{base64.b64encode(data).decode("ascii")}"'
 
-    body = re.sub(r'src="([^"]+)"', embed, body)
+    body = re.sub(r'src="([^"]*)"', embed, body)
     title = next((line[2:] for line in markdown_text.splitlines() if line.startswith("# ")), "urbsd")
+    title = re.sub(r"\\(.)", r"\1", title)  # the Markdown escapes of input text
+    font = ""
+    if embed_font:
+        from simulator.outputs.webfont import FAMILY, font_face_css
+
+        font = font_face_css(html.unescape(re.sub(r"<[^>]*>", "", body)) + title)
+        css = _CSS.replace('font-family: "Noto Sans CJK SC"', f'font-family: "{FAMILY}", "Noto Sans CJK SC"')
+    else:
+        css = _CSS
     return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+            f'font-src data:; style-src \'unsafe-inline\'">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{font}{css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
 
 
 def pdf_available() -> str | None:

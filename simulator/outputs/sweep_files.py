@@ -36,9 +36,10 @@ def summary(result: SweepResult) -> dict[str, Any]:
         "sampling": ("unit-cube points (SALib Saltelli/Sobol' for sobol without second order, "
                      f"SALib Morris with {MORRIS_LEVELS} levels, numpy PCG64 for mc) mapped through each "
                      "distribution's inverse CDF; normal truncated to the constant's bounds"),
-        "probability_basis": ("share of all runs with value >= target (NaN counts as not reached)"
-                              + ("; Morris runs lie on a coarse grid, so this is a rough estimate"
-                                 if result.method == "morris" else "")),
+        "probability_basis": ("none: Morris screening runs lie on a grid of levels, not a probability "
+                              "sample, so no probability is given (reached counts the grid runs only)"
+                              if result.method == "morris" else
+                              "share of all runs with value >= target (NaN counts as not reached)"),
         "uncertain": p.get("uncertain"),
         "targets": result.targets,
         "analysed_outputs": result.analysed,
@@ -81,12 +82,16 @@ def _indices_table(rows: list[dict[str, Any]]) -> dict[str, list]:
     return {k: [r.get(k, math.nan) for r in rows] for k in keys}
 
 
-def source_line(result: SweepResult) -> str:
-    """The provenance line under the sweep charts (no date, so reruns are bit-identical)."""
+def source_line(result: SweepResult, lang: str = "zh") -> str:
+    """The provenance line under the sweep charts, in `lang` (no date, so reruns are bit-identical)."""
+    from simulator.analysis.results import SOURCE_WORDS
+
+    w = SOURCE_WORDS["en" if lang == "en" else "zh"]
     p = result.provenance
-    return (f"情景/scenario: {p['scenario']['name']} · 模型/model: {p['model']['name']} "
-            f"sha256 {p['model']['sha256'][:12]} · 情景/scenario sha256 {p['scenario_sha256'][:12]} · "
-            f"{result.method} N={result.samples} ({result.runs:,} runs) seed={result.seed} · urbsd {__version__}")
+    return (f"{w['scenario']}{p['scenario']['name']} · {w['model']}{p['model']['name']} "
+            f"sha256 {p['model']['sha256'][:12]} · {w['scenario_sha']} {p['scenario_sha256'][:12]} · "
+            f"{result.method} N={result.samples} ({w['runs'].format(runs=result.runs)}) seed={result.seed} · "
+            f"urbsd {__version__}")
 
 
 def write_sweep(result: SweepResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
@@ -108,7 +113,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path, *, lang: str = "zh") -
             "summary": Path(SUMMARY_FILE)}
     scenario = result.provenance.get("scenario", {})
     name = (scenario.get("label", {}) or {}).get(lang) or scenario.get("name", "")
-    line = source_line(result)
+    line = source_line(result, lang)
     written = write_folder(out_dir, {
         SAMPLES_FILE: _parquet_bytes(result),
         INDICES_FILE: csv_text(_indices_table(result.indices)).encode("utf-8"),

@@ -12,11 +12,14 @@ while moving, `out_dir` is left as it was.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,8 +29,9 @@ import numpy as np
 
 from simulator.engine.atomic import atomic_write_bytes, atomic_write_text, fsync_write, umask
 
-__all__ = ["CHART", "SUMMARY", "TIMESERIES", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json",
-           "atomic_write_text", "csv_text", "json_text", "write_folder", "write_run_outputs"]
+__all__ = ["CHART", "SUMMARY", "TIMESERIES", "Staging", "atomic_write_bytes", "atomic_write_csv",
+           "atomic_write_json", "atomic_write_text", "csv_text", "json_text", "remove_stale_stages", "write_folder",
+           "write_run_outputs"]
 
 TIMESERIES = "timeseries.csv"
 SUMMARY = "summary.json"
@@ -93,25 +97,107 @@ def atomic_write_csv(path: str | Path, frame: Mapping[str, Any]) -> Path:
 FileContent = bytes | Callable[[Path], Any]
 
 
+#: staging folders are named `.<folder>.urbsd-<host>-<pid>-<random>.tmp`: recognisably
+#: urbsd's, with the host (a hash of its name) and the process that made them, so a later
+#: run can remove the ones whose process is dead (after a kill -9 or a power cut)
+_STAGE_RE = re.compile(r"^\..*\.urbsd-([0-9a-f]{8})-(\d+)-[^/]*\.tmp$")
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_stages(parent: str | Path) -> list[Path]:
+    """Remove the staging folders in `parent` left by urbsd processes of this host that are no
+    longer running (killed while writing); return what was removed. Others are left alone."""
+    parent = Path(parent)
+    host = _host_tag()
+    removed = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STAGE_RE.match(entry.name)
+        if m is None or m.group(1) != host or _pid_alive(int(m.group(2))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+class Staging:
+    """A folder of files built beside `out_dir` and moved into it all at once.
+
+    `with Staging(out_dir) as stage:` gives the staging folder (`stage.path`); write files
+    under it. On leaving the block without an error every file is moved into `out_dir`
+    (`stage.written`: {relative path: final path}); on an error (or an interruption:
+    KeyboardInterrupt, SystemExit) the staging folder is removed and `out_dir` is left as it
+    was. If the process is killed outright, the folder stays behind under a recognisable
+    name and the next Staging in the same parent removes it (`remove_stale_stages`).
+
+    If `out_dir` does not exist, the staging folder is renamed into place in one step. If it
+    exists, each file is replaced with os.replace after hard-linking (or copying) the old
+    file aside; if a replace fails, the files already replaced are restored. Other files in
+    an existing `out_dir` are left alone.
+    """
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.path: Path | None = None
+        self.written: dict[Path, Path] = {}
+
+    def __enter__(self) -> Staging:
+        parent = self.out_dir.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_stages(parent)
+        prefix = f".{self.out_dir.name}.urbsd-{_host_tag()}-{os.getpid()}-"
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+        os.chmod(self.path, 0o777 & ~umask())  # mkdtemp makes it 0700
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        stage = self.path
+        assert stage is not None
+        try:
+            if kind is None:
+                rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+                if not self.out_dir.exists():
+                    os.replace(stage, self.out_dir)
+                else:
+                    _replace_files(stage, self.out_dir, rels)
+                self.written = {r: self.out_dir / r for r in rels}
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+
+
 def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -> dict[Path, Path]:
     """Write a folder of files, all or nothing as far as possible; return {relative: final path}.
 
     `files` maps a path relative to `out_dir` to its bytes, or to a function that draws the
     file at the path it is given (a chart); such a function may also write siblings (the
-    SVG beside a PNG), which are moved with the rest.
-
-    Everything is built in a temporary folder beside `out_dir`. If `out_dir` does not
-    exist, that folder is renamed into place in one step. If it exists, each file is
-    replaced with os.replace after hard-linking (or copying) the old file aside; if a
-    replace fails, the files already replaced are restored, so the folder ends up as it
-    was. Other files in an existing `out_dir` are left alone.
+    SVG beside a PNG), which are moved with the rest. Built in a `Staging` folder beside
+    `out_dir` (see there for what happens on failure or a kill).
     """
-    out_dir = Path(out_dir)
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
-    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes it 0700
-    try:
+    with Staging(out_dir) as staging:
+        stage = staging.path
+        assert stage is not None
         for rel, content in files.items():
             target = stage / rel
             if isinstance(content, bytes):
@@ -121,15 +207,7 @@ def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -
                 content(target)
                 if not target.is_file():
                     raise RuntimeError(f"the function for {rel} wrote no file at {target}")
-        rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
-        if not out_dir.exists():
-            os.replace(stage, out_dir)
-        else:
-            _replace_files(stage, out_dir, rels)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
-    return {r: out_dir / r for r in rels}
+    return staging.written
 
 
 def write_run_outputs(

@@ -28,6 +28,12 @@ from simulator.scenario.schema import (
     read_scenario_yaml,
 )
 
+#: most files in one `extends` chain (the file itself included): deeper chains are refused
+#: with one line instead of exhausting the interpreter's stack
+MAX_EXTENDS_DEPTH = 32
+#: what a file reached through `extends:` or `model:` must be called (after following links)
+YAML_SUFFIXES = (".yaml", ".yml")
+
 # --------------------------------------------------------------------------- extends chain
 
 
@@ -42,10 +48,23 @@ class Layer:
     uncertain: dict[str, tuple[Any, str]]
     targets: tuple[list[TargetIn], str] | None
     chain: list[Path]
+    kind: str = "scenario"
 
 
 def is_path_ref(ref: str) -> bool:
     return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def check_reference(path: Path, ref: str, shown: str, field_: str) -> Path:
+    """`path`, named by `ref` in the file `shown`, if it is a .yaml/.yml file once links are
+    followed: a scenario from a stranger cannot make urbsd read `/etc/passwd` or a link
+    named `x.yaml` that points at some other kind of file."""
+    if Path(ref).suffix.lower() not in YAML_SUFFIXES:
+        raise one_line_error(shown, field_, f"{ref!r}: a path here must name a .yaml or .yml file")
+    target = Path(os.path.realpath(path))
+    if target.suffix.lower() not in YAML_SUFFIXES:
+        raise one_line_error(shown, field_, f"{ref!r} is a link to a file that is not a .yaml or .yml file")
+    return path
 
 
 def find_parent(ref: str, child: Path, shown: str) -> Path:
@@ -53,12 +72,14 @@ def find_parent(ref: str, child: Path, shown: str) -> Path:
     if is_path_ref(ref):
         candidate = Path(ref).expanduser()
         candidate = candidate if candidate.is_absolute() else here / candidate
+        check_reference(candidate, ref, shown, "extends")
         if not candidate.is_file():
-            raise one_line_error(shown, "extends", f"no such parent scenario file {ref!r}")
+            what = "not a regular file" if candidate.exists() else "no such parent scenario file"
+            raise one_line_error(shown, "extends", f"{what}: {ref!r}")
         return candidate
     sibling = here / f"{ref}.yaml"
     if sibling.is_file() and not same_file(sibling, child):
-        return sibling
+        return check_reference(sibling, f"{ref}.yaml", shown, "extends")
     bundled = bundled_scenario_path(ref)
     if bundled.is_file():
         return bundled
@@ -114,6 +135,9 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
 
     me = Path(os.path.abspath(path))
     if data.extends is not None:
+        if len(stack) + 1 >= MAX_EXTENDS_DEPTH:
+            raise one_line_error(shown, "extends", f"the chain of files that extend each other is longer than "
+                                 f"{MAX_EXTENDS_DEPTH}; merge some of them")
         parent_path = Path(os.path.abspath(find_parent(data.extends, path, shown)))
         for seen in stack + [me]:
             if same_file(seen, parent_path):
@@ -137,4 +161,5 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
         uncertain=merged_unc,
         targets=(data.targets, shown) if data.targets is not None else parent.targets,
         chain=[me] + parent.chain,
+        kind=data.kind or "scenario",
     )

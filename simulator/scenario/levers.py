@@ -16,6 +16,7 @@ from simulator.engine.arrays import ValueShapeError, nested_values
 from simulator.engine.series import TimeSeries
 from simulator.errors import suggest
 from simulator.scenario.schema import (
+    as_float,
     describe,
     fmt,
     is_number,
@@ -104,7 +105,7 @@ def year_key(key: Any, spec: Any, file: str, field_: str, what: str = "year") ->
             key = float(key.strip())
         except ValueError:
             raise one_line_error(file, field_, f"expected a {what} within {run}, got {describe(key)}") from None
-    if not is_number(key) or not math.isfinite(float(key)):
+    if not is_number(key) or not math.isfinite(as_float(key)):
         raise one_line_error(file, field_, f"expected a {what} within {run}, got {describe(key)}")
     if float(key) != int(key):
         raise one_line_error(file, field_, f"{what} {key!r} is not a whole number")

@@ -19,7 +19,7 @@ import numpy as np
 from simulator.bundled import bundled_model_path, models_dir
 from simulator.engine.series import TimeSeries
 from simulator.errors import suggest
-from simulator.scenario.extends import is_path_ref, load_layer
+from simulator.scenario.extends import check_reference, is_path_ref, load_layer
 from simulator.scenario.levers import (
     bounds_of,
     check_bounds,
@@ -43,6 +43,9 @@ from simulator.scenario.schema import (
     one_line_error,
 )
 
+#: most values of a discrete distribution (each is checked and kept; a sweep samples them)
+MAX_DISCRETE = 10_000
+
 # --------------------------------------------------------------------------- model
 
 
@@ -55,6 +58,7 @@ def load_spec(ref: tuple[str, Path, str] | None) -> Any:
     if is_path_ref(name):
         path = Path(name).expanduser()
         path = path if path.is_absolute() else folder / path
+        check_reference(path, name, shown, "model")
         if not path.is_file():
             raise one_line_error(shown, "model", f"no such model file {name!r} (looked for {path})")
         return load_model(path)
@@ -137,6 +141,9 @@ def resolve_uncertain(name: str, raw: Any, spec: Any, file: str) -> tuple[Distri
         vals = raw["values"]
         if not isinstance(vals, list) or not vals:
             raise one_line_error(file, f"{field_}.values", f"expected a non-empty list of numbers, got {describe(vals)}")
+        if len(vals) > MAX_DISCRETE:
+            raise one_line_error(file, f"{field_}.values", f"{len(vals):,} values; a discrete distribution takes "
+                                 f"at most {MAX_DISCRETE:,} (for more, use a continuous distribution)")
         values = tuple(number(v, file, f"{field_}.values.{i}") for i, v in enumerate(vals))
         for i, v in enumerate(values):
             check_bounds(v, bounds, file, f"{field_}.values.{i}")
@@ -255,4 +262,5 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         resolved=resolved,
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         chain=tuple(layer.chain),
+        kind=layer.kind,
     )

@@ -30,7 +30,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -43,7 +43,16 @@ from simulator.errors import InputError, suggest
 #SCHEMA_IMPORTS
 
 
-TOP_LEVEL_KEYS = ("name", "extends", "label", "model", "doc", "set", "uncertain", "targets")
+TOP_LEVEL_KEYS = ("name", "kind", "extends", "label", "model", "doc", "set", "uncertain", "targets")
+
+#: what a file is: a policy `scenario` (the default), or a `support` file that holds values
+#: other scenarios extend (e.g. calibration.yaml's fitted constants): it runs like any
+#: scenario, but `compare` and multi-scenario reports skip it, with a notice
+KINDS = ("scenario", "support")
+
+#: longest scenario name and label text: they are drawn in chart titles and legends
+MAX_NAME = 100
+MAX_LABEL = 200
 
 #: distribution name -> its required parameters (and optional ones after them)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -136,6 +145,7 @@ class Scenario:
     resolved: dict[str, Any]
     sha256: str
     chain: tuple[Path, ...] = field(default_factory=tuple)  # this file, its parent, ...
+    kind: str = "scenario"  # "scenario" or "support" (KINDS)
 
 
 # --------------------------------------------------------------------------- bundled files
@@ -150,6 +160,25 @@ def bundled_scenario_names() -> list[str]:
     """Stems of the bundled scenario files."""
     folder = scenarios_dir()
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def scenario_file(arg: str | Path) -> Path:
+    """The file a scenario argument names: a path, or the name of a bundled scenario
+    (`central-pull` -> the bundled scenarios/central-pull.yaml) when no such file exists here.
+    InputError (one line, with a suggestion) when it is neither."""
+    text = str(arg)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    if path.exists():
+        raise InputError(text, "scenario", "not a file")
+    plain = "/" not in text and "\\" not in text and path.suffix.lower() not in (".yaml", ".yml")
+    names = bundled_scenario_names()
+    if plain and text in names:
+        return bundled_scenario_path(text)
+    hint = suggest(text if plain else path.stem, names)
+    raise InputError(text, "scenario", f"no such file, and no bundled scenario of that name{hint} "
+                     f"(bundled: {', '.join(names)})")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -183,7 +212,10 @@ def describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def number_hint(value: Any) -> str:
@@ -202,13 +234,21 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def as_float(value: Any) -> float:
+    """float(value); an integer too large for a float gives inf (not OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def number(value: Any, file: str, field_: str) -> float:
     """A finite float, or an InputError (a bool or a string is not a number)."""
     if not is_number(value):
         raise one_line_error(file, field_, f"expected a number, got {describe(value)}{number_hint(value)}")
-    x = float(value)
+    x = as_float(value)
     if not math.isfinite(x):
-        raise one_line_error(file, field_, f"expected a finite number, got {value!r}")
+        raise one_line_error(file, field_, f"expected a finite number, got {describe(value)}")
     return x
 
 
@@ -233,9 +273,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
+LabelText = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_LABEL)]
+
+
 class LabelIn(_Strict):
-    zh: TextField
-    en: TextField
+    zh: LabelText
+    en: LabelText
 
 
 class TargetIn(_Strict):
@@ -245,7 +288,8 @@ class TargetIn(_Strict):
 
 
 class FileIn(_Strict):
-    name: TextField | None = None
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_NAME)] | None = None
+    kind: Literal["scenario", "support"] | None = None
     extends: TextField | None = None
     label: LabelIn | None = None
     model: TextField | None = None
@@ -278,7 +322,7 @@ def pydantic_error(exc: ValidationError, file: str, prefix: tuple = ()) -> Input
     elif kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
         reason = f"expected a number, got {describe(value)}{number_hint(value)}"
     elif kind == "finite_number":
-        reason = f"expected a finite number, got {value!r}"
+        reason = f"expected a finite number, got {describe(value)}"
     elif kind in ("string_type", "str_type"):
         reason = f"expected text, got {describe(value)}"
     elif kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -287,6 +331,10 @@ def pydantic_error(exc: ValidationError, file: str, prefix: tuple = ()) -> Input
         reason = f"expected a list, got {describe(value)}"
     elif kind in ("string_too_short", "too_short"):
         reason = "must not be empty"
+    elif kind == "string_too_long":
+        reason = f"too long: at most {e.get('ctx', {}).get('max_length')} characters"
+    elif kind == "literal_error":
+        reason = f"expected one of {e.get('ctx', {}).get('expected')}, got {describe(value)}"
     else:
         reason = e["msg"]
     return one_line_error(file, field_, reason)

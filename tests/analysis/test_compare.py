@@ -112,11 +112,16 @@ def test_cli_compare_writes_chart_and_table(tmp_path, capsys):
     assert (folder / "charts" / "urbanization.svg").read_bytes().startswith(b"<?xml")
     with open(folder / "comparison.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["scenario"] for r in rows] == [load_scenario(p).name for p in SCENARIOS]
+    # support files (calibration.yaml: kind: support) are skipped, with a notice
+    policy = [load_scenario(p) for p in SCENARIOS]
+    assert [r["scenario"] for r in rows] == [s.name for s in policy if s.kind == "scenario"]
+    assert "calibration" not in [r["scenario"] for r in rows]
     summary = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
     assert summary["table"][0]["scenario"] == rows[0]["scenario"]
     assert float(rows[0]["urbanization_rate_2035"]) == summary["table"][0]["urbanization_rate_2035"]
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "skipped" in captured.err and "calibration.yaml" in captured.err
     assert "first whole year at or above the target" in out and "wrote" in out
     assert "charts/urbanization.svg" in out
     assert not list(folder.glob(".*.tmp"))

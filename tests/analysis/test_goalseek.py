@@ -207,7 +207,8 @@ def test_cli_goal_seek_one_and_two_levers(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "urban_rural_income_ratio at least" in out
-    data = json.loads((tmp_path / "baseline-goal-seek" / "goal_seek.json").read_text("utf-8"))
+    (first,) = tmp_path.glob("baseline-goal-seek-urban_rural_income_ratio-urbanization_rate-*-2035")
+    data = json.loads((first / "goal_seek.json").read_text("utf-8"))
     (res,) = data["results"]
     assert res["status"] == "reached" and goal <= res["value"] <= goal + TOL
 
@@ -218,7 +219,9 @@ def test_cli_goal_seek_one_and_two_levers(tmp_path, capsys):
                  "--target", f"urbanization_rate={high}@2035", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "unreachable" in out and "frontier" in out
-    folder = tmp_path / "baseline-goal-seek"
+    # a second question gets its own folder: the first answer is still there
+    folder = tmp_path / f"baseline-goal-seek-hukou_openness-urban_rural_income_ratio-urbanization_rate-{high:g}-2035"
+    assert (first / "goal_seek.json").is_file() and folder.is_dir()
     assert (folder / "charts" / "frontier.png").read_bytes()[:4] == b"\x89PNG"
     assert (folder / "charts" / "frontier.svg").read_bytes().startswith(b"<?xml")
     assert "charts/frontier.svg" in out

@@ -88,3 +88,19 @@ def test_key_figures_final_year():
     assert k["year"] == 2035
     assert k["urbanization_rate"] == frame["urbanization_rate"].iloc[-1]
     assert set(k["county_urbanization_rate"]) == set(COUNTIES)
+
+
+def test_source_line_is_in_the_chart_language():
+    import re
+    from types import SimpleNamespace
+
+    from simulator.analysis.results import source_line
+
+    spec = SimpleNamespace(name="pingliang", sha256="a" * 64)
+    scenario = SimpleNamespace(name="baseline", spec=spec, sha256="b" * 64)
+    run = SimpleNamespace(method="euler", dt=0.25)
+    en = source_line(scenario, run, today="2026-01-01", lang="en")
+    zh = source_line(scenario, run, today="2026-01-01", lang="zh")
+    assert en.startswith("scenario: baseline · model: pingliang sha256 aaaaaaaaaaaa · scenario sha256 bbbbbbbbbbbb")
+    assert not re.search(r"[\u4e00-\u9fff]", en)
+    assert zh.startswith("情景：baseline · 模型：pingliang") and "scenario" not in zh

@@ -308,3 +308,89 @@ def test_fan_chart_states_probabilities_as_the_report_does(figures):
     targets = [{"indicator": "urbanization_rate", "year": 2035, "target": 0.70, "probability": 0.001}]
     fan_chart(years, bands, targets, "f.png", title="t", source_line="s", lang="zh")
     assert "2035年目标 70%（达成概率 0.1%）" in _texts(figures[0])
+
+
+# --------------------------------------------------------------------------- memo polish
+
+HISTORY = [{"year": 2010, "value": 0.2991, "kind": "derived"}, {"year": 2014, "value": 0.3562, "kind": "rebased"},
+           {"year": 2020, "value": 0.4477, "kind": "census"}, {"year": 2022, "value": 0.47, "kind": "bulletin"}]
+
+
+def test_urbanization_chart_draws_the_published_history_by_kind(base, figures):
+    urbanization_chart(base["frame"], base["targets"], "u.png", title="t", source_line="s", lang="en",
+                       history=HISTORY)
+    (fig,) = figures
+    ax = fig.axes[0]
+    assert ax.get_xlim()[0] < 2010  # the x axis reaches back to the first published year
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for kind in ("census", "bulletin", "rebased", "derived"):
+        label = style.TEXT["en"]["history"][kind]
+        assert label in legend
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label() == label]
+        (point,) = [h for h in HISTORY if h["kind"] == kind]
+        assert list(line.get_xdata()) == [point["year"]] and list(line.get_ydata()) == [100 * point["value"]]
+    # the plan targets are annotated beside their marks, not listed in the legend
+    assert not any("target" in x.lower() for x in legend)
+    assert "2035 target 70%" in _texts(fig)
+
+
+def test_urbanization_chart_draws_the_bundled_history(base, figures):
+    from simulator.analysis.published import published_rates
+
+    points = published_rates()
+    assert {p["kind"] for p in points} >= {"census", "rebased"} and min(p["year"] for p in points) <= 2010
+    urbanization_chart(base["frame"], base["targets"], "u.png", title="t", source_line="s", lang="zh",
+                       history=points)
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "历史：人口普查" in legend and "规划目标" not in legend
+
+
+def test_county_chart_marks_the_estimated_counties(base, figures):
+    county_chart(base["frame"], base["counties"], base["targets"], "c.png", title="t", source_line="s",
+                 lang="en", estimated=["huating", "lingtai"])
+    (fig,) = figures
+    titles = {ax.get_title() for ax in fig.axes if ax.get_title()}
+    marked = sorted(t for t in titles if t.endswith(" (2020 value estimated)"))
+    names = sorted(base["counties"][el].en for el in ("huating", "lingtai"))
+    assert marked == [f"{n} (2020 value estimated)" for n in names]
+    styles = {ax.get_title(): ax.get_lines()[1].get_linestyle() for ax in fig.axes if ax.get_title()}
+    assert sorted(styles.values()) == sorted(["--", "--"] + ["-"] * (len(styles) - 2))
+
+
+def test_comparison_chart_stays_readable_with_ten_scenarios(base, figures):
+    years, rate = list(base["frame"]["time"]), np.asarray(base["frame"]["urbanization_rate"])
+    rates = {f"s{i}": (years, list(rate * (1 + 0.004 * i))) for i in range(10)}
+    labels = {f"s{i}": f"情景{i}：2035年 {100 * rate[-1] * (1 + 0.004 * i):.1f}%" for i in range(10)}
+    comparison_chart(rates, labels, [(2025, 0.55), (2035, 0.70)], "c.png", title="t", source_line="s", lang="zh")
+    (fig,) = figures
+    import matplotlib
+
+    with matplotlib.rc_context(style.house_rc()):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in labels.values()]
+    assert len(lines) == 10
+    # each line differs from every other by colour and by marker
+    assert len({ln.get_color() for ln in lines}) == 10 and len({ln.get_marker() for ln in lines}) == 10
+    # one legend of the ten, beside the plot: it covers no line
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == list(labels.values())[::-1]  # top line first
+    box, plot = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 >= plot.x1 - 1
+
+
+def test_probabilities_show_their_resolution():
+    from simulator.outputs.labels import probability_text
+
+    assert probability_text(0, 1000) == "<0.1%" and probability_text(1000, 1000) == ">99.9%"
+    assert probability_text(36, 1000) == "3.6%" and probability_text(1, 1000) == "0.1%"
+    assert probability_text(0, 100) == "<1%" and probability_text(0, 10_000) == "<0.01%"
+
+
+def test_fan_chart_shows_a_zero_count_as_below_the_resolution(figures):
+    bands = {k: [0.45, 0.53, 0.64] for k in ("p5", "p25", "p50", "p75", "p95")}
+    targets = [{"indicator": "urbanization_rate", "year": 2035, "target": 0.70, "probability": 0.0,
+                "reached": 0, "runs": 1000}]
+    fan_chart([2020, 2025, 2035], bands, targets, "f.png", title="t", source_line="s", lang="en")
+    assert "2035 target 70% (probability <0.1%)" in _texts(figures[0])

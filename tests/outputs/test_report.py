@@ -69,8 +69,10 @@ def test_report_other_findings_match_the_json(zh):
     assert counties.group(1).endswith("崆峒区") or max(rates, key=rates.get) != "kongtong"
     land = s["final_year"]["land_per_urban_resident"]
     assert f"{min(land.values()):.1f}–{max(land.values()):.1f}平方米/人" in md
-    for t in mc["targets"]:
-        assert f"{t['year']}年达到{100 * t['target']:g}%目标的概率为{100 * t['probability']:.1f}%" in md
+    for t in mc["targets"]:  # to the resolution of 200 runs: 0 of 200 reads '<0.5%', not '0.0%'
+        p = (f"<{100 / t['runs']:.1f}%" if t["reached"] == 0 else f">{100 - 100 / t['runs']:.1f}%"
+             if t["reached"] == t["runs"] else f"{100 * t['probability']:.1f}%")
+        assert f"{t['year']}年达到{100 * t['target']:g}%目标的概率为{p}" in md
     assert mc["runs"] == 200 and "200次" in md
     # the target table repeats the same values
     for t in s["targets"]:
@@ -209,3 +211,100 @@ def test_pdf_report_sets_the_chinese_text_in_the_bundled_font(tmp_path):
              for f in (page["/Resources"].get("/Font") or {}).values()}
     assert any("urbsd-cjk" in f for f in fonts), fonts
     assert len(reader.pages) >= 3  # findings and table, five charts, provenance
+
+
+# --------------------------------------------------------------------------- inputs from strangers
+
+HOSTILE_ZH = '<img src="/etc/passwd"><script>alert(1)</script>'
+HOSTILE_EN = "![x](/etc/passwd) [click](javascript:alert(1)) <javascript:alert(2)> &lt;b&gt; `x` *y*"
+
+
+def _hostile_folder(tmp_path: Path) -> Path:
+    """A toy model whose county and model names carry HTML and Markdown, and a scenario whose
+    label and name do."""
+    toy = (REPO / "tests" / "data" / "toy_model.yaml").read_text(encoding="utf-8")
+    toy = toy.replace("    elements: [kongtong, huating, jingchuan, lingtai, chongxin, zhuanglang, jingning]\n",
+                      "    elements: [kongtong, huating, jingchuan, lingtai, chongxin, zhuanglang, jingning]\n"
+                      "    labels:\n"
+                      "      kongtong: {zh: '<iframe src=\"/etc/passwd\"></iframe>', en: '[a](javascript:b)'}\n")
+    (tmp_path / "toy_model.yaml").write_text(toy, encoding="utf-8")
+    (tmp_path / "hostile.yaml").write_text(
+        "name: '<svg onload=alert(3)>'\n"
+        f"label: {{zh: '{HOSTILE_ZH}', en: '{HOSTILE_EN}'}}\n"
+        "model: toy_model.yaml\n"
+        "targets: [{indicator: urbanization_rate, year: 2035, value: 0.7}]\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_html_carries_no_html_from_inputs(tmp_path, monkeypatch, lang):
+    """Labels, names and county labels holding HTML, Markdown images and links and javascript:
+    URLs come out as text: no script, no element, no link, and no file read from disk."""
+    monkeypatch.chdir(_hostile_folder(tmp_path))
+    assert main(["report", "hostile.yaml", "--samples", "0", "--lang", lang, "--out", "out"]) == 0
+    folder = tmp_path / "out" / f"hostile-report-{lang}"
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    body = page.split("<body>", 1)[1]
+    assert not re.search(r"<(script|iframe|svg|a|b|strong)\b", body, re.I)  # no element from an input
+    assert "<em>y</em>" not in body
+    assert not re.search(r"\son\w+=", body)
+    assert "href=" not in body and "javascript:" not in re.sub(r"&[a-z]+;", "", " ".join(
+        re.findall(r'(?:src|href)="([^"]*)"', body)))
+    images = re.findall(r"<img\b[^>]*>", body)
+    sources = [re.search(r'src="([^"]*)"', i).group(1) for i in images]
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == len(re.findall(r"!\[[^\]]*\]\(charts/", md))  # only the charts the report drew
+    # the label is shown as the text it is
+    shown = HOSTILE_ZH if lang == "zh" else HOSTILE_EN
+    assert html_text(shown) in body
+    # the provenance names files relative to the project: no absolute path of this machine
+    assert str(tmp_path) not in md and str(tmp_path) not in page
+    assert "`hostile.yaml`" in md and "`toy_model.yaml`" in md
+
+
+def html_text(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True).replace("&#x27;", "'")
+
+
+def test_report_html_embeds_only_the_files_it_is_given(tmp_path):
+    """An image source in the Markdown is never looked up on disk: only the given charts are embedded."""
+    from simulator.outputs.report import report_html
+
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG secret bytes")
+    md = (f"# t\n\n![a](charts/a.png)\n\n![b]({secret})\n\n![c](secret.png)\n\n<script>alert(1)</script>\n\n"
+          "[x](javascript:alert(1))\n")
+    page = report_html(md, {"charts/a.png": b"\x89PNG chart"}, lang="en", embed_font=False)
+    import base64
+
+    assert base64.b64encode(b"\x89PNG chart").decode() in page
+    assert base64.b64encode(secret.read_bytes()).decode() not in page
+    assert page.count('src=""') == 2 and "<script>" not in page and "&lt;script&gt;" in page
+    assert 'href="javascript' not in page
+
+
+def test_provenance_paths_are_relative_to_the_project(zh):
+    md = zh["md"]
+    assert "`scenarios/baseline.yaml`" in md and "`models/pingliang.yaml`" in md
+    assert str(REPO) not in md and not re.search(r"`/(home|root|tmp|usr|work)/", md)
+    assert re.search(r"`[0-9a-f]{64}`", md)  # with the hashes
+
+
+def test_report_html_embeds_the_cjk_font_subset(zh):
+    import base64
+
+    from fontTools.ttLib import TTFont
+
+    m = re.search(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", zh["html"])
+    assert m
+    import io
+
+    font = TTFont(io.BytesIO(base64.b64decode(m.group(1))))
+    cmap = font.getBestCmap()
+    used = set(re.sub(r"<[^>]*>", "", zh["html"].split("<body>", 1)[1]))
+    for ch in "平凉市常住人口城镇化率基准情景":
+        assert ord(ch) in cmap and ch in used
+    assert len(m.group(1)) < 400_000  # a subset, not the 16 MB font

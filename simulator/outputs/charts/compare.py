@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from simulator.outputs.charts.style import (
+    MARKERS,
     SERIES_COLOURS,
     add_source_line,
     house_rc,
@@ -31,7 +32,11 @@ def comparison_chart(
     """All scenarios' resident urbanization rates (%) on one chart, the targets marked; PNG + SVG.
 
     `rates` maps a scenario name to (years, rates as shares), `labels` the name to the
-    legend text, `targets` are (year, share) pairs drawn as dashed levels with a marker.
+    legend text, `targets` are (year, share) pairs drawn as dotted levels with a marker
+    (annotated, not in the legend). Readable with ten scenarios: each line has its own
+    colour and marker (markers staggered so coinciding lines still show), and from five
+    scenarios on the legend is one column beside the plot, where it cannot cover a line,
+    listed in the order of the lines' last values (top first).
     """
     text = text_for(lang)
     import matplotlib
@@ -45,24 +50,38 @@ def comparison_chart(
         ax = fig.add_subplot()
         all_pct: list[float] = []
         years = sorted({int(y) for ys, _ in rates.values() for y in ys})
+        step = max(2, min(len(rates), 5))
         for k, (name, (ys, series)) in enumerate(rates.items()):
             pct = [100.0 * float(v) for v in series]
             all_pct += pct
-            style = "-" if k < len(SERIES_COLOURS) else "--"
+            style = ("-", "--", "-.", ":")[(k // len(SERIES_COLOURS)) % 4]
             ax.plot(ys, pct, color=SERIES_COLOURS[k % len(SERIES_COLOURS)], ls=style,
-                    lw=2.4 if k == 0 else 1.6, label=labels.get(name, name))
-        for i, (year, value) in enumerate(goals):
+                    lw=2.4 if k == 0 else 1.6, marker=MARKERS[k % len(MARKERS)], ms=4.5,
+                    markevery=(k % step, step), label=labels.get(name, name))
+        for year, value in goals:
             pct = 100.0 * value
             all_pct.append(pct)
             target_mark(ax, years[0], year, pct, text["target_label"].format(year=year, value=round(pct, 2)),
-                         label=text["target"] if i == 0 else None, ls=":", color=None)
+                         ls=":", color=None)
         percent_ylim(ax, all_pct, all_pct)
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
         year_axes(ax, years, text["year"],
                    text["ylabel"].replace("城镇化率", text["resident"]) if lang == "zh"
                    else f"{text['resident']} (%)", title)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False,
-                  fontsize=8)
+        if len(rates) >= 5:  # beside the plot, in the order of the lines' ends, top first
+            fig.set_figwidth(12)
+            handles, texts = ax.get_legend_handles_labels()
+            ends = {labels.get(n, n): float(series[-1]) for n, (_, series) in rates.items()}
+            def end(i: int) -> float:
+                v = ends.get(texts[i], float("nan"))
+                return -v if v == v else float("inf")  # NaN last
+
+            order = sorted(range(len(texts)), key=end)
+            fig.legend([handles[i] for i in order], [texts[i] for i in order], loc="outside right upper",
+                       ncols=1, frameon=False, fontsize=8)
+        else:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False,
+                      fontsize=8)
         add_source_line(fig, source_line)
         return save_chart(fig, path)
 

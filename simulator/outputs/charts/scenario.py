@@ -34,11 +34,16 @@ def urbanization_chart(
     lang: str = "zh",
     source_line: str,
     comparator: tuple[Iterable[int], Iterable[float]] | None = None,
+    history: Iterable[Mapping[str, Any]] = (),
 ) -> Path:
     """Draw the urbanization-rate chart for one scenario: `path` (PNG, 200 dpi) and its .svg.
 
     `comparator` (years, shares), optional: the UN growth-difference projection
     (simulator.analysis.comparator), drawn as a dashed grey line.
+
+    `history`: published points {year, value (share), kind} (simulator.analysis.published),
+    drawn as black markers, one shape per kind (census, bulletin, rebased, derived), the x
+    axis extended to the left to the first of them.
 
     `frame` is a `timeseries_frame` (needs `time` and `urbanization_rate`; draws
     `hukou_urbanization_rate` too when present). `targets` are the scenario's targets
@@ -61,6 +66,11 @@ def urbanization_chart(
     )
     goals = targets_for(targets, "urbanization_rate")
     un = ([int(y) for y in comparator[0]], [100.0 * float(v) for v in comparator[1]]) if comparator else None
+    published: dict[str, list[tuple[int, float]]] = {}
+    for h in history:
+        published.setdefault(str(h["kind"]), []).append((int(h["year"]), 100.0 * float(h["value"])))
+    past = [v for pts in published.values() for _, v in pts]
+    x0 = min([years[0]] + [y for pts in published.values() for y, _ in pts])
 
     with matplotlib.rc_context(house_rc()):
         fig = Figure(figsize=(8, 5), layout="constrained")
@@ -75,12 +85,17 @@ def urbanization_chart(
             ax.plot(*un, color="#8c8c8c", lw=1.6, ls="--",
                     label={"zh": "联合国城乡增长差法预测", "en": "UN urban-rural growth difference"}[lang])
 
+        for kind, (marker, filled) in _HISTORY_MARKERS.items():
+            if kind in published:
+                xs, ys = zip(*sorted(published[kind]))
+                ax.plot(xs, ys, ls="none", marker=marker, ms=6, mec="#111111", mew=1.2,
+                        mfc="#111111" if filled else "white", zorder=6, label=text["history"][kind])
+
         # Plan targets: a dashed level line up to the target year, a hollow marker at it,
-        # and the simulated value at that year labelled beside it.
-        for i, (year, value) in enumerate(goals):
+        # and the simulated value at that year labelled beside it (annotated, not in the legend).
+        for year, value in goals:
             pct = 100.0 * value
-            target_mark(ax, years[0], year, pct, text["target_label"].format(year=year, value=round(pct, 2)),
-                         label=text["target"] if i == 0 else None)
+            target_mark(ax, years[0], year, pct, text["target_label"].format(year=year, value=round(pct, 2)))
             if year in years:
                 sim = resident[years.index(year)]
                 gap = pct - sim
@@ -92,15 +107,19 @@ def urbanization_chart(
                             ha="left" if year < years[-1] else "right",
                             va="top", fontsize=9, color="#c0392b")
 
-        percent_ylim(ax, resident + (hukou or []) + [100.0 * v for _, v in goals] + (un[1] if un else []),
-                      resident + [100.0 * v for _, v in goals] + (un[1] if un else []))
-        ax.set_xlim(years[0] - 0.5, years[-1] + 1.2)
+        percent_ylim(ax, resident + (hukou or []) + [100.0 * v for _, v in goals] + (un[1] if un else []) + past,
+                      resident + [100.0 * v for _, v in goals] + (un[1] if un else []) + past)
+        ax.set_xlim(x0 - 0.5, years[-1] + 1.2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        year_axes(ax, years, text["year"], text["ylabel"], title)
+        year_axes(ax, list(range(x0, years[-1] + 1)), text["year"], text["ylabel"], title)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         add_source_line(fig, source_line)
         return save_chart(fig, path)
 
+
+#: published points on the urbanization chart: kind -> (marker, filled)
+_HISTORY_MARKERS = {"census": ("o", True), "bulletin": ("^", True), "rebased": ("s", False),
+                    "derived": ("v", False)}
 
 # --------------------------------------------------------------------------- comparison, frontier
 
@@ -178,12 +197,15 @@ def county_chart(
     title: str,
     source_line: str,
     lang: str = "zh",
+    estimated: Iterable[str] = (),
 ) -> Path:
     """Small multiples of the resident urbanization rate (%), one panel per county; PNG + SVG.
 
     Each panel has the city-wide rate as a thin grey reference line, the city's targets on
     `urbanization_rate` (objects or dicts, as for urbanization_chart) and the county's
-    last-year value. `counties` maps a county element to its {zh, en} label.
+    last-year value. `counties` maps a county element to its {zh, en} label. The counties in
+    `estimated` (no published 2020 rate: simulator.analysis.published.estimated_counties)
+    are drawn dashed, their panel titles saying the 2020 value is an estimate.
     """
     text = text_for(lang)
     import matplotlib
@@ -194,6 +216,7 @@ def county_chart(
     city = 100.0 * frame_column(frame, "urbanization_rate")
     rates = {el: 100.0 * frame_column(frame, f"county_urbanization_rate[{el}]") for el in counties}
     goals = targets_for(targets, "urbanization_rate")
+    guessed = set(estimated)
     if not rates:
         raise ValueError("county_chart needs at least one county")
     values = [v for r in rates.values() for v in r] + list(city) + [100.0 * g for _, g in goals]
@@ -206,7 +229,7 @@ def county_chart(
         for k, (ax, (el, rate)) in enumerate(zip(axes, rates.items())):
             ax.plot(years, city, color="#9a9a9a", lw=1, label=text["city"])
             ax.plot(years, rate, color=SERIES_COLOURS[k % len(SERIES_COLOURS)], lw=2,
-                    label=text["county_line"])
+                    ls="--" if el in guessed else "-", label=text["county_line"])
             for i, (year, goal) in enumerate(goals):
                 ax.plot([year], [100.0 * goal], marker="D", ms=6, mfc="none", mec="#111111", mew=1.2,
                         ls="none", zorder=5, label=text["city_targets"].format(items=goal_text) if i == 0 else None)
@@ -215,7 +238,7 @@ def county_chart(
                         xytext=(-2, -6 if below else 6), textcoords="offset points", ha="right",
                         va="top" if below else "bottom", fontsize=8,
                         color=SERIES_COLOURS[k % len(SERIES_COLOURS)])
-            year_axes(ax, years, "", "", label_of(counties[el], lang, el))
+            year_axes(ax, years, "", "", label_of(counties[el], lang, el) + (text["estimated"] if el in guessed else ""))
             ax.title.set_fontsize(10)
             ax.tick_params(labelsize=8)
         for ax in axes:
@@ -225,6 +248,11 @@ def county_chart(
         axes[0].set_ylim(max(0.0, 5 * (min(values) // 5) - 5), min(100.0, 5 * (max(values) // 5) + 5))
         axes[0].set_xlim(years[0] - 0.5, years[-1] + 0.5)
         handles, labels = axes[0].get_legend_handles_labels()
+        if guessed & set(rates):
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], color="#555555", lw=2, ls="--"))
+            labels.append(text["estimated_line"])
         if spare:
             for ax in spare:
                 ax.axis("off")

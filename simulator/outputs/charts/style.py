@@ -21,6 +21,10 @@ DPI = 200
 
 TEXT = {
     "zh": {
+        "history": {"census": "历史：人口普查", "bulletin": "历史：统计公报",
+                    "rebased": "历史：年度估计（按普查口径修正）", "derived": "历史：推算值"},
+        "estimated": "（2020年值为估计）",
+        "estimated_line": "虚线：2020年城镇化率未公布，\n初始值为估计",
         "resident": "常住人口城镇化率",
         "hukou": "户籍人口城镇化率",
         "target": "规划目标",
@@ -44,6 +48,10 @@ TEXT = {
         "standard_met": "达标线（1）",
     },
     "en": {
+        "history": {"census": "history: census", "bulletin": "history: statistical bulletin",
+                    "rebased": "history: annual estimate rebased on the census", "derived": "history: derived"},
+        "estimated": " (2020 value estimated)",
+        "estimated_line": "dashed: 2020 rate not published,\ninitial value estimated",
         "resident": "Resident urbanization rate",
         "hukou": "Hukou urbanization rate",
         "target": "Plan target",
@@ -105,8 +113,11 @@ SVG_HASH_SALT = "urbsd"
 def house_rc() -> dict[str, Any]:
     """The house style's matplotlib settings: the CJK font, ASCII minus, SVG glyphs as paths."""
     font = register_cjk_font()
+    # text.parse_math off: a label from an input file ('$\\foo$') is drawn as it is written,
+    # never parsed as mathtext (which fails on unknown commands, or draws what it was not given)
     return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
-            "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": SVG_HASH_SALT}
+            "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": SVG_HASH_SALT,
+            "text.parse_math": False}
 
 
 def text_for(lang: str) -> dict[str, str]:

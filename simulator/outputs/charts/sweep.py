@@ -15,16 +15,17 @@ from simulator.outputs.charts.style import (
     text_for,
     year_axes,
 )
+from simulator.outputs.labels import probability_text
 
 _SWEEP_TEXT = {
     "zh": {"median": "中位数", "band90": "5%–95% 区间", "band50": "25%–75% 区间",
-           "target": "{year}年目标 {value:g}%（达成概率 {p:.1%}）", "year": "年份",
+           "target": "{year}年目标 {value:g}%（达成概率 {p}）", "target_only": "{year}年目标 {value:g}%", "year": "年份",
            "ylabel": "常住人口城镇化率（%）", "S1": "一阶指数 S1", "ST": "总效应指数 ST",
            "mu_star": "μ*（每单位分位数）", "sigma": "σ", "spearman_rho": "斯皮尔曼秩相关系数",
            "urbanization_rate": "常住人口城镇化率", "hukou_urbanization_rate": "户籍人口城镇化率",
            "output": "{name} {year}年"},
     "en": {"median": "Median", "band90": "5–95% band", "band50": "25–75% band",
-           "target": "{year} target {value:g}% (probability {p:.1%})", "year": "Year",
+           "target": "{year} target {value:g}% (probability {p})", "target_only": "{year} target {value:g}%", "year": "Year",
            "ylabel": "Resident urbanization rate (%)", "S1": "First order S1", "ST": "Total order ST",
            "mu_star": "mu* (per unit quantile)", "sigma": "sigma", "spearman_rho": "Spearman rank correlation",
            "urbanization_rate": "Resident urbanization rate", "hukou_urbanization_rate": "Hukou urbanization rate",
@@ -45,7 +46,9 @@ def fan_chart(
     """Fan chart of a sweep: 5-95% and 25-75% bands and the median of the urbanization rate.
 
     `bands` holds shares per year under keys p5, p25, p50, p75, p95; `targets` are the
-    sweep's dicts {indicator, year, target, probability} (urbanization_rate ones are drawn).
+    sweep's dicts {indicator, year, target, probability, reached, runs} (urbanization_rate
+    ones are drawn, the probability to its resolution; a probability of None, as for Morris
+    screening, is not drawn).
     Writes `path` (PNG) and its .svg.
     """
     text_for(lang)
@@ -65,8 +68,11 @@ def fan_chart(
         ax.plot(years, pct["p50"], color="#8e1f14", lw=2.2, label=text["median"])
         for t in goals:
             value = 100.0 * t["target"]
-            target_mark(ax, years[0], t["year"], value,
-                         text["target"].format(year=t["year"], value=round(value, 2), p=t["probability"]))
+            label = (text["target_only"].format(year=t["year"], value=round(value, 2))
+                     if t.get("probability") is None else
+                     text["target"].format(year=t["year"], value=round(value, 2),
+                                           p=_probability(t)))
+            target_mark(ax, years[0], t["year"], value, label)
         percent_ylim(ax, pct["p5"] + [100.0 * t["target"] for t in goals],
                       pct["p95"] + [100.0 * t["target"] for t in goals])
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
@@ -74,6 +80,13 @@ def fan_chart(
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         add_source_line(fig, source_line)
         return save_chart(fig, path)
+
+
+def _probability(t: dict) -> str:
+    """The target's probability to the resolution of its runs (plain % when they are not given)."""
+    if "runs" in t and "reached" in t:
+        return probability_text(int(t["reached"]), int(t["runs"]))
+    return f"{100 * t['probability']:.1f}%"
 
 
 def _output_label(output: str, text: dict[str, str]) -> str:
