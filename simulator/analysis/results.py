@@ -238,17 +238,19 @@ SOURCE_WORDS = {
 }
 
 
-def source_line(scenario: Any, run: Any, today: str | None = None, lang: str = "zh") -> str:
+def source_line(scenario: Any, run: Any, today: str | None = None, lang: str = "zh", *, dated: bool = True) -> str:
     """The provenance line under a chart, in `lang`: scenario, model and scenario sha256, method,
-    version, date."""
+    version, and the date unless `dated` is False (a chart that must come out byte-identical on a rerun)."""
     import datetime as _dt
 
     from simulator.bundled import __version__
 
     w = SOURCE_WORDS["en" if lang == "en" else "zh"]
-    today = today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    return (
+    line = (
         f"{w['scenario']}{scenario.name} · {w['model']}{scenario.spec.name} "
         f"sha256 {scenario.spec.sha256[:12]} · {w['scenario_sha']} {scenario.sha256[:12]} · "
-        f"{run.method} dt={run.dt:g} · urbsd {__version__} · {today}"
+        f"{run.method} dt={run.dt:g} · urbsd {__version__}"
     )
+    if not dated:
+        return line
+    return f"{line} · {today or _dt.datetime.now(_dt.timezone.utc).date().isoformat()}"

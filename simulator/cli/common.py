@@ -42,6 +42,13 @@ def table_options(parser: argparse.ArgumentParser) -> None:
                         "headers in --lang with a units row (default: csv only)")
 
 
+def map_option(parser: argparse.ArgumentParser) -> None:
+    """--map-from YEAR: the year the county map compares the last year with (run, report)."""
+    parser.add_argument("--map-from", type=int, default=None, metavar="YEAR",
+                        help="the year the county map compares the last year with (default: 2020, "
+                        "or the first year of the run if later)")
+
+
 def check_dt(dt: float | None) -> None:
     """--dt checked by the engine's own rule (`engine.timestep`), as the integrator will check it."""
     if dt is None:

@@ -14,6 +14,7 @@ from simulator.cli.common import (
     integration_options,
     lang_option,
     load_distinct,
+    map_option,
     out_folder,
     policy_scenarios,
 )
@@ -45,28 +46,12 @@ def add_parser(sub: Any) -> None:
                      help="also write report.pdf (A4; needs WeasyPrint, pip install 'urbsd[pdf]', "
                      "and the Pango library)")
     integration_options(rep)
-
-
-def _county_labels(spec: Any) -> dict[str, dict[str, str]]:
-    """{element: {zh, en}} of the dimension the county rates are subscripted by ({}: none)."""
-    dims = spec.element("county_urbanization_rate").dims if spec.kind("county_urbanization_rate") else None
-    if not dims:
-        return {}
-    dim = spec.dimensions[dims[0]]
-    labels = dim.labels or {}
-    return {e: ({"zh": labels[e].zh, "en": labels[e].en} if e in labels else {"zh": e, "en": e})
-            for e in dim.elements}
-
-
-def _land_band(spec: Any) -> tuple[float, float] | None:
-    """The GB 50137-2011 band of land per person: the bounds of the model's planned_land_per_person."""
-    land = spec.constants.get("planned_land_per_person")
-    return tuple(land.bounds) if land is not None and land.bounds else None
+    map_option(rep)
 
 
 def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: Any, lang: str,
                    folder: Path, counties: dict[str, dict[str, str]],
-                   band: tuple[float, float] | None) -> dict[str, str]:
+                   band: tuple[float, float] | None, map_from: int | None = None) -> dict[str, str]:
     """Draw one scenario's report charts under `folder`/charts/<stem>/; return kind -> relative PNG path."""
     from simulator.analysis.comparator import comparator_line
     from simulator.analysis.published import estimated_counties, published_rates
@@ -95,6 +80,12 @@ def _report_charts(scenario: Any, run: Any, frame: Any, summary: dict, sweep: An
     if counties and f"county_urbanization_rate[{next(iter(counties))}]" in frame:
         draw("counties", charts.county_chart, frame, counties, summary["targets"],
              estimated=estimated_counties(counties))
+    from simulator.outputs.county_map import scenario_map
+
+    draw_map = scenario_map(scenario, run, frame, lang=lang, from_year=map_from)
+    if draw_map is not None:  # the county map, beside the county small multiples
+        drawn["county_map"] = (rel / "county-map.png").as_posix()
+        draw_map(folder / drawn["county_map"])
     if counties and band and f"land_per_urban_resident[{next(iter(counties))}]" in frame:
         planned = scenario.params.get("planned_land_per_person", spec.constants["planned_land_per_person"].value)
         draw("land", charts.land_chart, frame, counties, band=band,
@@ -134,6 +125,10 @@ def handle(args: argparse.Namespace) -> int:
             if scenario.uncertain:
                 m = len(ModelEvaluator(scenario, tuple(scenario.uncertain)).columns)
                 check_sweep("mc", args.samples, args.samples, len(scenario.uncertain), m)
+    from simulator.outputs.county_map import check_from_year, county_labels, land_band
+
+    for scenario, _ in loaded:
+        check_from_year(args.map_from, scenario.spec)
     name = f"{file_stem(loaded[0][0])}-report" if len(loaded) == 1 else "compare-report"
     folder = out_folder(args.out, f"{name}-{args.lang}")
 
@@ -180,10 +175,11 @@ def handle(args: argparse.Namespace) -> int:
                 mc = sweep_summary(sweep)
                 files["sweep"] = f"summaries/{stem}-montecarlo.json"
                 (scratch / files["sweep"]).write_text(json_text(mc), encoding="utf-8")
-            counties, band = _county_labels(spec), _land_band(spec)
+            counties, band = county_labels(spec), land_band(spec)
             items.append(ReportItem(
                 summary=summary,
-                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band),
+                charts=_report_charts(scenario, run, frame, summary, sweep, lang, scratch, counties, band,
+                                      args.map_from),
                 counties=counties,
                 land_band=band,
                 indicator_labels={t["indicator"]: {lg: column_label(spec, t["indicator"], lg) for lg in ("zh", "en")}

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_dt, file_stem, integration_options, load_distinct, table_options
+from simulator.cli.common import check_dt, file_stem, integration_options, load_distinct, map_option, table_options
 from simulator.errors import InputError
 
 
@@ -17,7 +17,8 @@ def add_parser(sub: Any) -> None:
         "run",
         help="run scenarios; write timeseries.csv, summary.json and a chart per scenario",
         description="Run each SCENARIO (default: the bundled baseline) and write "
-        "DIR/<scenario file stem>/{timeseries.csv, summary.json, charts/urbanization.png}.",
+        "DIR/<scenario file stem>/{timeseries.csv, summary.json, charts/urbanization.png, "
+        "charts/county-map.png}.",
     )
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                      help="scenario YAML file(s); none: the bundled baseline")
@@ -25,6 +26,7 @@ def add_parser(sub: Any) -> None:
                      help="output folder (default: ./results)")
     integration_options(run)
     table_options(run)
+    map_option(run)
 
 
 def _label(scenario: Any, lang: str) -> str:
@@ -115,7 +117,10 @@ def handle(args: argparse.Namespace) -> int:
     if out_root.exists() and not out_root.is_dir():
         raise InputError(args.out, "--out", "exists and is not a folder")
     loaded = load_distinct(args.scenarios, f"both would write {out_root}/<file name>")
+    from simulator.outputs.county_map import MAP_FILE, check_from_year, scenario_map
+
     for scenario, _ in loaded:
+        check_from_year(args.map_from, scenario.spec)
         stem = file_stem(scenario)
         if (out_root / stem).exists() and not (out_root / stem).is_dir():
             raise InputError(out_root / stem, "--out", "exists and is not a folder")
@@ -152,6 +157,9 @@ def handle(args: argparse.Namespace) -> int:
                                history=published_rates())
 
         extras = {}
+        draw_map = scenario_map(scenario, run, frame, lang=args.lang, from_year=args.map_from)
+        if draw_map is not None:
+            extras[MAP_FILE] = draw_map
         if args.format == "xlsx":
             from simulator.outputs.excel import run_workbook
 

@@ -61,6 +61,7 @@ TEXT = {
         "chart_urbanization": "常住人口与户籍人口城镇化率、规划目标及联合国方法参照预测",
         "chart_gap": "常住人口与户籍人口城镇化率之差",
         "chart_counties": "各县（市、区）常住人口城镇化率",
+        "chart_county_map": "各县（市、区）地图：常住人口城镇化率、人均城镇建设用地与公共服务充足度，起始年、末年及变化（斜线为未公布的估计值）",
         "chart_land": "各县（市、区）人均城镇建设用地与GB 50137-2011区间",
         "chart_services": "各县（市、区）公共服务充足度",
         "chart_fan": "蒙特卡洛抽样下的城镇化率区间",
@@ -118,6 +119,9 @@ TEXT = {
         "chart_urbanization": "Resident and hukou urbanization rates, plan targets and the UN-method comparator",
         "chart_gap": "Gap between the resident and the hukou urbanization rate",
         "chart_counties": "Resident urbanization rate by county",
+        "chart_county_map": "County map: resident urbanization rate, urban construction land per urban resident "
+                            "and public service adequacy in the first and last year and the change (hatched: "
+                            "estimates, no published figure)",
         "chart_land": "Urban construction land per person by county against GB 50137-2011",
         "chart_services": "Public service adequacy by county",
         "chart_fan": "Range of the urbanization rate in the Monte Carlo sample",

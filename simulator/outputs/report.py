@@ -73,7 +73,7 @@ CHART_TITLES = {
 }
 
 #: chart kinds in the order they appear in the report
-CHART_ORDER = ("urbanization", "gap", "counties", "land", "services", "fan")
+CHART_ORDER = ("urbanization", "gap", "counties", "county_map", "land", "services", "fan")
 
 
 # --------------------------------------------------------------------------- text from inputs

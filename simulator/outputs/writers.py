@@ -215,14 +215,16 @@ def write_run_outputs(
     frame: Mapping[str, Any],
     summary: dict,
     chart_fn: Callable[[Path], Any] | None,
-    extras: Mapping[str, bytes] | None = None,
+    extras: Mapping[str, FileContent] | None = None,
 ) -> dict[str, Path]:
     """Write one scenario's outputs into `out_dir` (all or nothing: `write_folder`).
 
     `chart_fn(path)` must render the urbanization chart to `path` (a PNG; an SVG beside
-    it is kept too); pass None to skip the chart. `extras` are further files by name
-    (e.g. `timeseries.xlsx`). Returns the final paths by kind: `timeseries`, `summary`,
-    `chart`, `chart_svg` (if drawn) and each extra's file name.
+    it is kept too); pass None to skip the chart. `extras` are further files by relative
+    path: bytes (e.g. `timeseries.xlsx`) or a function drawing a chart there (e.g.
+    `charts/county-map.png`). Returns the final paths by kind: `timeseries`, `summary`,
+    `chart`, `chart_svg` (if drawn), each extra's path, and after a drawn `.png` extra its
+    `.svg` if one was written.
     """
     files: dict[str | Path, FileContent] = {
         TIMESERIES: csv_text(frame).encode("utf-8"),
@@ -233,7 +235,11 @@ def write_run_outputs(
     files.update(extras or {})
     written = write_folder(out_dir, files)
     kinds = {"timeseries": Path(TIMESERIES), "summary": Path(SUMMARY), "chart": CHART,
-             "chart_svg": CHART.with_suffix(".svg"), **{n: Path(n) for n in (extras or {})}}
+             "chart_svg": CHART.with_suffix(".svg")}
+    for name in extras or {}:
+        kinds[str(name)] = Path(name)
+        if Path(name).suffix == ".png":
+            kinds[str(Path(name).with_suffix(".svg"))] = Path(name).with_suffix(".svg")
     return {kind: written[rel] for kind, rel in kinds.items() if rel in written}
 
 

@@ -176,6 +176,20 @@ def test_run_baseline_default(tmp_path):
     assert {(t["indicator"], t["year"]) for t in summary["targets"]} >= {
         ("urbanization_rate", 2025), ("urbanization_rate", 2035)}
     assert frame["urbanization_rate"].iloc[0] == pytest.approx(0.4477, abs=0.005)
+    # the county map beside the urbanization chart, listed on the screen
+    charts = tmp_path / "results" / "baseline" / "charts"
+    assert (charts / "county-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (charts / "county-map.svg").is_file()
+    assert "charts/county-map.png, charts/county-map.svg}" in r.stdout
+
+
+@pytest.mark.parametrize("year", ["2035", "2019"])
+def test_run_map_from_outside_the_run_is_one_line_and_writes_nothing(tmp_path, year):
+    r = urbsd("run", "--map-from", year, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "--map-from" in r.stderr and year in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert not (tmp_path / "results").exists()
 
 
 # --------------------------------------------------------------------------- bad input

@@ -81,16 +81,24 @@ def test_report_other_findings_match_the_json(zh):
 
 def test_report_folder_holds_the_charts_in_png_and_svg(zh):
     charts = zh["folder"] / "charts" / "baseline"
-    for kind in ("urbanization", "gap", "counties", "land", "services", "fan"):
+    for kind in ("urbanization", "gap", "counties", "county-map", "land", "services", "fan"):
         assert (charts / f"{kind}.png").stat().st_size > 10_000, kind
         assert (charts / f"{kind}.svg").is_file(), kind
         assert f"charts/baseline/{kind}.png" in zh["md"]
 
 
+def test_report_shows_the_county_map_right_after_the_county_small_multiples(zh):
+    images = re.findall(r"!\[([^\]]*)\]\(charts/baseline/([^)]+)\.png\)", zh["md"])
+    kinds = [k for _, k in images]
+    assert kinds[kinds.index("counties") + 1] == "county-map"
+    caption = dict((k, c) for c, k in images)["county-map"]
+    assert "地图" in caption and "斜线" in caption
+
+
 def test_report_html_is_self_contained(zh):
     html = zh["html"]
     sources = re.findall(r'src="([^"]*)"', html)
-    assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 7 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert "<table>" in html and "<h1>" in html and 'charset="utf-8"' in html
     assert not re.search(r'(href|src)="https?:', html)
     assert "基准情景（趋势延续）下，2025年常住人口城镇化率为" in html
@@ -127,6 +135,7 @@ def test_report_of_several_scenarios_compares_them(tmp_path):
     (["report", "--samples", "-1"], "--samples"),
     (["report", "no-such-scenario.yaml"], "no such file"),
     (["report", "--dt", "0.3"], "--dt"),
+    (["report", "--map-from", "2035"], "--map-from"),
 ])
 def test_report_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, field):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
