@@ -16,15 +16,19 @@ from simulator.engine.load import load_model
 SPEC = load_model(bundled_model_path())
 MODEL = compile_model(SPEC)
 BOUNDED = {n: c for n, c in SPEC.constants.items() if c.bounds is not None}
-N_COUNTY = len(SPEC.elements("county"))
 PERSON_STOCKS = [n for n, s in SPEC.stocks.items() if s.unit == "person"]
 RATES = [n for n in SPEC.auxiliaries if n.endswith("urbanization_rate")]
 
 
 def _value(c):
+    """A value inside the bounds: a float, or an array of the constant's declared shape."""
     lo, hi = c.bounds
     one = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    return st.lists(one, min_size=N_COUNTY, max_size=N_COUNTY).map(np.array) if c.dims else one
+    if not c.dims:
+        return one
+    shape = tuple(len(SPEC.elements(d)) for d in c.dims)
+    size = int(np.prod(shape))
+    return st.lists(one, min_size=size, max_size=size).map(lambda v: np.array(v).reshape(shape))
 
 
 constants = st.fixed_dictionaries({n: _value(c) for n, c in BOUNDED.items()})
