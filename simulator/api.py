@@ -52,7 +52,7 @@ def with_overrides(scenario: "Scenario", overrides: dict[str, Any]) -> "Scenario
     out.params = dict(scenario.params)
     for name, value in overrides.items():
         out.params[name], _ = resolve_set(name, value, scenario.spec, "run() overrides")
-    out.uncertain = {k: v for k, v in scenario.uncertain.items() if k not in overrides}
+    out.uncertain = {k: v for k, v in scenario.uncertain.items() if k.split("[", 1)[0] not in overrides}
     return out
 
 

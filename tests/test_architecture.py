@@ -2,7 +2,7 @@
 import cycle, no module over 600 lines, no private name imported from another module.
 
 The import rules are import-linter contracts in pyproject.toml (`[tool.importlinter]`):
-the layers `cli | api` > `outputs` > `analysis` > `interop` > `scenario` > `engine` >
+the layers `cli | api` > `explore` > `outputs` > `analysis` > `interop` > `scenario` > `engine` >
 `bundled | errors`, the engine importing nothing but `simulator.errors`, and no cycle
 between sibling subpackages; `lint-imports` runs the same check by hand. Every import
 counts, including those inside functions and under `if TYPE_CHECKING:`.
@@ -70,7 +70,7 @@ def test_no_import_cycle_between_modules() -> None:
 
 def test_the_stages_are_the_subpackages_of_simulator() -> None:
     stages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
-    assert stages == ["analysis", "cli", "engine", "interop", "outputs", "scenario"]
+    assert stages == ["analysis", "cli", "engine", "explore", "interop", "outputs", "scenario"]
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert top == ["__init__.py", "api.py", "bundled.py", "errors.py"]
 

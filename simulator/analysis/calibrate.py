@@ -1,111 +1,133 @@
-"""Calibration: fit uncertain constants to the 2010-2020 history (`urbsd calibrate`).
+"""Calibration: fit model constants to observed history (`urbsd calibrate`).
 
 Method (docs/calibration.md has the reasoning):
 
 1. `simulator.analysis.history.derive_history` turns data/observed.csv into
    data/history.csv: census counts at face value; pre-2020 annual estimates rebased on the
    census; every row with a `sigma` and a `source`.
-2. The model runs 2010 -> 2020 from 2010 initial conditions (2010 census; the city urban
-   share of 2010 is not published and is a fitted initial-condition parameter, tied to a
-   derived value by an observation with a wide sigma).
-3. A `Problem` (generic: parameters with bounds, observations, a map from fitted values
-   to model constants) is solved by a quasi-random coarse search, vectorized over the
-   engine's run axis, then `scipy.optimize.least_squares` with bounds from the best starts.
-   Residuals are (simulated - observed) / sigma, plus a weak prior pulling each constant
-   towards its documented estimate (MAP), since ~15 points cannot identify every rate.
-4. The fitted constants are written as a scenario (`scenarios/calibration.yaml`, `set:`;
-   the text from `simulator.outputs.calibration`, written by `simulator.cli.calibrate`),
-   which scenarios/baseline.yaml extends. The 2020-start runs keep the exact 2020 totals:
-   only rate constants are written, never initial conditions.
+2. A calibration specification (`simulator.analysis.calspec`, e.g.
+   models/pingliang-calibration.yaml) says which model, which run window, which constants
+   are fitted with which prior, how the calibration run's initial values follow from data,
+   and how the model computes every observed figure. It becomes a `Problem` (here): generic
+   parameters with bounds and priors, observations, and a map from fitted values to the
+   engine's constants.
+3. Maximum a posteriori (`fit`): a scrambled Sobol search over the bounds, vectorized over
+   the engine's run axis, then `scipy.optimize.least_squares` in the bounds from the best
+   starts, the priors entering as residuals. The Bayesian posterior
+   (`simulator.analysis.posterior`) samples `log_posterior` with emcee around that optimum.
+4. `fit_table` gives MAPE, R^2 and Theil's statistics per series (`fitstats`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from simulator.analysis.history import (
-    CENSUS_YEARS,
-    CITY,
-    derive_history,
-    history_csv_text,
-    read_history_rows,
-    read_observed,
-)
+from simulator.analysis.calexpr import Expr, Scope, evaluate, parse
 
-#: the fitted initial urban share of 2010 is searched between these (data-derived) limits:
-#: Kongtong's 2010 census urban residents alone / city residents, and the 2014 published
-#: rate (the rate rose every year of the decade by every source)
-INITIAL_RATE_PARAMETER = "initial_urbanization_rate_2010"
+PRIOR_DISTS = ("normal", "uniform", "lognormal")
+ROLES = ("fit", "check")
+BOUNDS = ("lower", "upper")
+AT = ("end", "mean")
 
-#: constants fitted, by the issue's groups; those absent from the model are skipped. Why
-#: these: the rates that move residents between rural, urban and outside the city, and
-#: the fertility/mortality trends; levers (policy) and destination weights are not fitted.
-FIT_CONSTANTS: dict[str, str] = {
-    "rural_urban_migration_base_rate": "migration",
-    "central_city_migration_rate": "migration",
-    "out_migration_rate_rural": "migration",
-    "return_migration_rate": "migration",
-    "reclassification_rate": "reclassification",
-    "max_hukou_conversion_rate": "settlement",
-    "birth_rate_decline": "fertility",
-    "death_rate_increase": "mortality",
-}
-#: weak prior: sd = this fraction of the documented estimate (the model file's value)
-PRIOR_RELATIVE_SD = 0.5
 
-# model output compared with each history indicator: (variable, is county-subscripted)
-OUTPUT_OF = {
-    "resident_population": "resident_population",
-    "urban_population": "urban_population",
-    "urbanization_rate": "urbanization_rate",
-    "urban_hukou_population": "urban_hukou_population",
-    "hukou_population": "hukou_population",
-}
-COUNTY_OUTPUT_OF = {
-    "resident_population": "county_resident_population",
-    "urban_population": "county_urban_population",
-    "resident_population_share": "county_resident_population",
-}
+@dataclass(frozen=True)
+class Prior:
+    """A prior density: normal (mean, sd; truncated to the parameter's bounds), uniform over
+    the bounds, or lognormal (mu, sigma of ln x)."""
+
+    dist: str
+    mean: float | None = None
+    sd: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+
+    def residual(self, x: np.ndarray) -> np.ndarray | None:
+        """The prior as a least-squares residual (None: flat). Lognormal: the residual of ln x,
+        i.e. the MAP is taken in log space (the posterior sampler uses the exact density)."""
+        if self.dist == "normal":
+            return (x - self.mean) / self.sd
+        if self.dist == "lognormal":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (np.log(x) - self.mu) / self.sigma
+        return None
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density up to a constant, inside the bounds."""
+        if self.dist == "normal":
+            return -0.5 * ((x - self.mean) / self.sd) ** 2
+        if self.dist == "lognormal":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lx = np.log(x)
+                return np.where(x > 0, -0.5 * ((lx - self.mu) / self.sigma) ** 2 - lx, -np.inf)
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def describe(self) -> str:
+        """One short phrase, e.g. 'normal(0.014, 0.007)'."""
+        if self.dist == "normal":
+            return f"normal({self.mean:.6g}, {self.sd:.6g})"
+        if self.dist == "lognormal":
+            return f"lognormal(mu {self.mu:.6g}, sigma {self.sigma:.6g})"
+        return "uniform"
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """A fitted quantity with its search bounds, default and (optional) prior sd."""
+    """A fitted quantity with its search bounds, starting value, prior and group.
+
+    `constant` is the model constant it sets (None: a free parameter that only the spec's
+    `fixed` expressions use, e.g. an unpublished initial share); `element` the element(s)
+    of a subscripted constant it sets (None: every element gets the value).
+    """
 
     name: str
     low: float
     high: float
     default: float
-    prior_sd: float | None = None
+    prior: Prior | None = None
     group: str = ""
+    constant: str | None = None
+    element: tuple[str, ...] | None = None
+
+    @property
+    def prior_sd(self) -> float | None:
+        """The sd of a normal prior (None otherwise)."""
+        return self.prior.sd if self.prior is not None and self.prior.dist == "normal" else None
 
 
 @dataclass(frozen=True)
 class Observation:
-    """One observed value: `variable[element]` (or its share of the county sum) in `year`."""
+    """One observed figure and how the model computes it.
+
+    `expr` is an expression over model variables (`simulator.analysis.calexpr`), evaluated
+    at the end of `year` (`at: end`, the saved value at t = year) or as the mean over the
+    year (`at: mean`: every variable averaged by the trapezoid rule over the saved values
+    from year - 1 to year, then the expression; for annual counts over mean population).
+    `bound`: None (equal, residual (sim - obs) / sigma), `lower` (sim >= obs, a one-sided
+    penalty min(sim - obs, 0) / sigma) or `upper`. `role`: `fit` or `check` (reported, not
+    fitted: out of sample).
+    """
 
     year: int
-    variable: str
+    expr: str
     value: float
     sigma: float
-    element: str | None = None
-    share: bool = False
+    at: str = "end"
+    bound: str | None = None
+    role: str = "fit"
     series: str = ""
     kind: str = ""
     source: str = ""
+    row: tuple[Any, ...] = ()
 
 
 @dataclass
 class Problem:
-    """What to fit: a compiled model, run years, parameters, observations, and the map
+    """What to fit: a compiled model, the run window, parameters, observations, and the map
     `to_params(values) -> simulate params` (values: name -> array (n_runs,))."""
 
     model: Any
@@ -115,55 +137,151 @@ class Problem:
     observations: list[Observation]
     to_params: Callable[[dict[str, np.ndarray]], dict[str, Any]]
     dt: float | None = None
+    method: str = "euler"
+    saveper: float = 1.0
+    _parsed: dict[str, Expr] = field(default_factory=dict, repr=False)
 
     def names(self) -> list[str]:
         """Parameter names, in the column order of theta."""
         return [p.name for p in self.parameters]
 
     def lows(self) -> np.ndarray:
-        """Lower search bounds."""
-        return np.array([p.low for p in self.parameters])
+        """Lower bounds."""
+        return np.array([p.low for p in self.parameters], dtype=float)
 
     def highs(self) -> np.ndarray:
-        """Upper search bounds."""
-        return np.array([p.high for p in self.parameters])
+        """Upper bounds."""
+        return np.array([p.high for p in self.parameters], dtype=float)
+
+    def fitted(self) -> np.ndarray:
+        """Boolean mask of the observations that are fitted (role `fit`)."""
+        return np.array([o.role == "fit" for o in self.observations], dtype=bool)
+
+    def expression(self, text: str) -> Expr:
+        """The parsed expression of an observation (cached)."""
+        if text not in self._parsed:
+            self._parsed[text] = parse(text)
+        return self._parsed[text]
+
+    def outputs(self) -> list[str]:
+        """The model variables the observations read."""
+        return list(dict.fromkeys(n for o in self.observations for n in self.expression(o.expr).names))
 
 
-def simulate_observations(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Simulated value of every observation for each parameter row: (n_runs, n_obs)."""
+def shaped(run: Any, name: str, values: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A saved variable (n_runs, width) as (n_runs, *elements per dimension)."""
+    dims = tuple(run.dims.get(name, ()))
+    if not dims:
+        return values, dims
+    shape = tuple(len(run.elements[d]) for d in dims)
+    return values.reshape((values.shape[0],) + shape), dims
+
+
+def observation_values(problem: Problem, run: Any, which: np.ndarray | None = None) -> np.ndarray:
+    """The model value of every observation (or those `which` selects) in `run`: (n_runs, n_obs)."""
+    times = np.asarray(run.times, dtype=float)
+    chosen = [o for j, o in enumerate(problem.observations) if which is None or which[j]]
+    out = np.empty((run.n_runs, len(chosen)))
+    cache: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+    for j, o in enumerate(chosen):
+        expr = problem.expression(o.expr)
+        env = cache.setdefault((o.year, o.at), {})
+
+        def value(name: str, _env=env, _o=o) -> tuple[np.ndarray, tuple[str, ...]]:
+            if name not in _env:
+                data = run.data[name]
+                if _o.at == "end":
+                    (k,) = np.nonzero(np.isclose(times, _o.year))[0]
+                    v = data[:, k]
+                else:
+                    idx = np.nonzero((times >= _o.year - 1 - 1e-9) & (times <= _o.year + 1e-9))[0]
+                    t = times[idx]
+                    w = np.zeros(len(idx))  # trapezoid weights over the saved points of the year
+                    w[:-1] += np.diff(t) / 2
+                    w[1:] += np.diff(t) / 2
+                    v = np.tensordot(data[:, idx], w / (t[-1] - t[0]), axes=([1], [0]))
+                _env[name] = v
+            return shaped(run, name, _env[name])
+
+        scope = Scope(value=value, elements=lambda d: run.elements[d])
+        out[:, j] = np.broadcast_to(evaluate(expr, scope), (run.n_runs,))
+    return out
+
+
+def simulate_observations(problem: Problem, theta: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+    """Simulated value of every observation (or those `which` selects) for each parameter
+    row: (n_runs, n_obs). The run stops at the last year the selection needs."""
     from simulator.engine.integrate import simulate
 
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     n = theta.shape[0]
     values = {name: theta[:, i] for i, name in enumerate(problem.names())}
-    outputs = sorted({o.variable for o in problem.observations})
-    run = simulate(problem.model, problem.to_params(values), n_runs=n, dt=problem.dt,
-                   start=problem.start, stop=problem.stop, saveper=1.0, outputs=outputs)
-    times = np.rint(run.times).astype(int)
-    out = np.empty((n, len(problem.observations)))
-    for j, o in enumerate(problem.observations):
-        (k,) = np.nonzero(times == o.year)[0]
-        series = run.data[o.variable][:, k]
-        if o.element is None:
-            out[:, j] = series
-            continue
-        elements = run.elements[run.dims[o.variable][0]]
-        col = series[:, elements.index(o.element)]
-        out[:, j] = col / series.sum(axis=1) if o.share else col
-    return out
+    chosen = [o for j, o in enumerate(problem.observations) if which is None or which[j]]
+    stop = max([float(o.year) for o in chosen] + [problem.start + problem.saveper])
+    outputs = list(dict.fromkeys(n for o in chosen for n in problem.expression(o.expr).names))
+    run = simulate(problem.model, problem.to_params(values), n_runs=n, dt=problem.dt, method=problem.method,
+                   start=problem.start, stop=min(stop, problem.stop), saveper=problem.saveper, outputs=outputs)
+    return observation_values(problem, run, which)
+
+
+def observation_residuals(problem: Problem, sim: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+    """(sim - obs) / sigma per observation (one-sided for bounds): (n_runs, n_obs); `which`
+    selects the observations `sim` holds."""
+    chosen = [o for j, o in enumerate(problem.observations) if which is None or which[j]]
+    obs = np.array([o.value for o in chosen])
+    sig = np.array([o.sigma for o in chosen])
+    r = (np.atleast_2d(sim) - obs) / sig
+    lower = np.array([o.bound == "lower" for o in chosen], dtype=bool)
+    upper = np.array([o.bound == "upper" for o in chosen], dtype=bool)
+    r = np.where(lower, np.minimum(r, 0.0), r)
+    return np.where(upper, np.maximum(r, 0.0), r)
+
+
+def fitted_residuals(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Residuals of the fitted observations only (the run stops at the last fitted year)."""
+    mask = problem.fitted()
+    return observation_residuals(problem, simulate_observations(problem, theta, mask), mask)
 
 
 def residuals(problem: Problem, theta: np.ndarray, prior_weight: float = 1.0) -> np.ndarray:
-    """(simulated - observed) / sigma, then (theta - default) / prior_sd: (n_runs, m)."""
+    """The fitted observations' residuals, then the priors': (n_runs, m); a run that blew up
+    gets 1e6 (a very bad fit)."""
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
-    obs = np.array([o.value for o in problem.observations])
-    sig = np.array([o.sigma for o in problem.observations])
-    r = (simulate_observations(problem, theta) - obs) / sig
-    priors = [(i, p) for i, p in enumerate(problem.parameters) if p.prior_sd and prior_weight > 0]
-    if priors:
-        pr = np.stack([(theta[:, i] - p.default) / p.prior_sd for i, p in priors], axis=1)
-        r = np.concatenate([r, math.sqrt(prior_weight) * pr], axis=1)
-    return np.where(np.isfinite(r), r, 1e6)  # a run that blew up is a very bad fit
+    r = fitted_residuals(problem, theta)
+    if prior_weight > 0:
+        pr = [p.prior.residual(theta[:, i]) for i, p in enumerate(problem.parameters) if p.prior is not None]
+        pr = [x for x in pr if x is not None]
+        if pr:
+            r = np.concatenate([r, math.sqrt(prior_weight) * np.stack(pr, axis=1)], axis=1)
+    return np.where(np.isfinite(r), r, 1e6)
+
+
+def log_prior(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Log prior density (up to a constant) of each row; -inf outside the bounds."""
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    inside = np.all((theta >= problem.lows()) & (theta <= problem.highs()), axis=1)
+    lp = np.zeros(theta.shape[0])
+    for i, p in enumerate(problem.parameters):
+        if p.prior is not None:
+            lp = lp + p.prior.logpdf(theta[:, i])
+    return np.where(inside, lp, -np.inf)
+
+
+def log_posterior(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Log posterior (up to a constant) of each row of theta, for emcee (vectorized).
+
+    Gaussian errors with the observations' sigmas (one-sided for bounds) plus the log
+    priors. Rows outside the bounds are not simulated (-inf), nor are runs that blow up.
+    """
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    lp = log_prior(problem, theta)
+    ok = np.isfinite(lp)
+    out = np.full(theta.shape[0], -np.inf)
+    if ok.any():
+        r = fitted_residuals(problem, theta[ok])
+        ll = -0.5 * np.sum(r * r, axis=1)
+        out[ok] = np.where(np.isfinite(ll), ll + lp[ok], -np.inf)
+    return out
 
 
 @dataclass
@@ -185,10 +303,14 @@ class FitResult:
 
 def fit(problem: Problem, n_search: int = 2048, n_starts: int = 3, seed: int = 0,
         prior_weight: float = 1.0, batch: int = 1024) -> FitResult:
-    """Coarse Sobol search over the bounds (vectorized), then bounded least squares."""
+    """Maximum a posteriori: coarse Sobol search over the bounds (vectorized), then bounded
+    least squares from the `n_starts` best points."""
     from scipy.optimize import least_squares
     from scipy.stats import qmc
 
+    from simulator.analysis.limits import max_runs_per_call
+
+    batch = max(1, min(batch, max_runs_per_call(problem.model)))  # bounded memory per vectorized call
     lo, hi = problem.lows(), problem.highs()
     width = np.where(hi > lo, hi - lo, 1.0)
     k = len(lo)
@@ -238,15 +360,21 @@ def fit(problem: Problem, n_search: int = 2048, n_starts: int = 3, seed: int = 0
     )
 
 
-def fit_table(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]]:
-    """Per series: observed vs simulated points and MAPE, R2, Theil U^M/U^S/U^C (fitstats)."""
+def theta_of(problem: Problem, values: dict[str, float]) -> np.ndarray:
+    """A (1, k) row of parameter values in the problem's order."""
+    return np.array([[values[n] for n in problem.names()]], dtype=float)
+
+
+def fit_table(problem: Problem, values: dict[str, float], role: str = "fit") -> list[dict[str, Any]]:
+    """Per series of the equality observations with `role`: observed vs simulated points and
+    MAPE, R2, Theil U^M/U^S/U^C (fitstats)."""
     from simulator.analysis.fitstats import fit_statistics
 
-    theta = np.array([[values[n] for n in problem.names()]])
-    sim = simulate_observations(problem, theta)[0]
+    sim = simulate_observations(problem, theta_of(problem, values))[0]
     groups: dict[str, list[int]] = {}
     for j, o in enumerate(problem.observations):
-        groups.setdefault(o.series, []).append(j)
+        if o.role == role and o.bound is None:
+            groups.setdefault(o.series, []).append(j)
     table = []
     for series, idx in groups.items():
         s = sim[idx]
@@ -254,156 +382,32 @@ def fit_table(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]
         st = fit_statistics(s, a).as_dict()
         table.append({
             "series": series,
-            "points": [{"year": problem.observations[j].year, "element": problem.observations[j].element,
-                        "observed": float(a[i]), "simulated": float(s[i]),
-                        "kind": problem.observations[j].kind} for i, j in enumerate(idx)],
+            "points": [point_row(problem.observations[j], float(s[i])) for i, j in enumerate(idx)],
             **st,
         })
     return table
 
 
-# --------------------------------------------------------------------------- the Pingliang problem
+def point_row(o: Observation, simulated: float) -> dict[str, Any]:
+    """One compared point as plain data: observed, simulated, error, error / sigma, and for an
+    inequality whether it holds."""
+    err = simulated - float(o.value)
+    holds = None if o.bound is None else bool(simulated >= o.value if o.bound == "lower" else simulated <= o.value)
+    return {"year": o.year, "series": o.series, "observed": float(o.value), "simulated": simulated,
+            "error": err, "relative_error": err / o.value if o.value else float("nan"), "z": err / o.sigma,
+            "sigma": float(o.sigma), "kind": o.kind, "source": o.source, "bound": o.bound, "holds": holds,
+            "role": o.role, "at": o.at, "row": list(o.row), "element": None}
 
 
-def _role(spec: Any, role: str) -> str:
-    """The model constant holding an initial value: `initial_<role>` or `<role>` with `_2020`."""
-    def norm(name: str) -> str:
-        return name.removeprefix("initial_").replace("_2020", "")
-
-    found = [n for n in spec.constants if norm(n) == role and n != role]
-    if len(found) != 1:
-        raise ValueError(f"model {spec.name}: expected one initial-value constant for '{role}' "
-                         f"(initial_{role} or a name with _2020), found {found or 'none'}")
-    return found[0]
+def compared_rows(problem: Problem, values: dict[str, float], keep: Callable[[Observation], bool]) -> list[dict]:
+    """`point_row` of every observation `keep` selects, simulated at `values` (one run)."""
+    idx = [j for j, o in enumerate(problem.observations) if keep(o)]
+    if not idx:
+        return []
+    sim = simulate_observations(problem, theta_of(problem, values))[0]
+    return [point_row(problem.observations[j], float(sim[j])) for j in idx]
 
 
-def _fit_parameters(spec: Any, fit_names: Sequence[str]) -> list[Parameter]:
-    params = []
-    for name in fit_names:
-        if name not in spec.constants:
-            continue
-        c = spec.constants[name]
-        if c.dims or isinstance(c.value, dict):
-            continue
-        # a constant without bounds: search from 0 to twice the documented estimate
-        lo, hi = c.bounds if c.bounds is not None else (0.0, 2.0 * float(c.value))
-        default = float(c.value)
-        sd = PRIOR_RELATIVE_SD * default if default > 0 else (hi - lo) / 4
-        params.append(Parameter(name, float(lo), float(hi), default, sd, FIT_CONSTANTS.get(name, "")))
-    return params
-
-
-def pingliang_problem(model: Any = None, history: list[dict[str, Any]] | None = None,
-                      fit_names: Sequence[str] | None = None, base: dict[str, Any] | None = None) -> Problem:
-    """The 2010-2020 calibration problem of the Pingliang model from data/history.csv rows.
-
-    `base` are scenario constants held fixed (e.g. the baseline's levers).
-    """
-    from simulator.bundled import bundled_model_path
-    from simulator.engine.compile import compile_model
-    from simulator.engine.load import load_model
-
-    model = compile_model(load_model(bundled_model_path())) if model is None else model
-    spec = model.spec
-    history = read_history_rows() if history is None else history
-    counties = spec.elements("county")
-    y0, y1 = CENSUS_YEARS
-
-    def val(year: int, area: str, ind: str) -> float:
-        for r in history:
-            if r["year"] == year and r["area"] == area and r["indicator"] == ind:
-                return float(r["value"])
-        raise KeyError(f"history has no row {year},{area},{ind}")
-
-    res10 = val(y0, CITY, "resident_population")
-    county_res10 = np.array([val(y0, c, "resident_population") for c in counties])
-    k_urban10 = val(y0, "kongtong", "urban_population")
-    central = counties.index("kongtong")
-    names = {r: _role(spec, r) for r in (
-        "resident_population", "urban_population", "hukou_population", "urban_hukou_population",
-        "urban_residents_by_county", "rural_residents_by_county", "urban_nonhukou_share")}
-    d = model.default_constants()
-    w20 = d[names["urban_residents_by_county"]][0]
-    others = np.arange(len(counties)) != central
-    nonhukou = float(d[names["urban_nonhukou_share"]][0, 0])
-    urban20, uh20 = float(d[names["urban_population"]][0, 0]), float(d[names["urban_hukou_population"]][0, 0])
-    hukou20 = float(d[names["hukou_population"]][0, 0])
-    uh_pool = uh20 - (1 - nonhukou) * urban20  # urban-hukou holders living outside the city
-
-    lo_rate = k_urban10 / res10
-    hi_rate = val(2014, CITY, "urbanization_rate")
-    rate_default = val(y0, CITY, "urbanization_rate")
-    parameters = _fit_parameters(spec, list(FIT_CONSTANTS) if fit_names is None else fit_names)
-    parameters.append(Parameter(INITIAL_RATE_PARAMETER, lo_rate, hi_rate, rate_default, None, "initial condition"))
-    fixed = dict(base or {})
-
-    def to_params(values: dict[str, np.ndarray]) -> dict[str, Any]:
-        rate = np.asarray(values[INITIAL_RATE_PARAMETER], dtype=float)
-        urban = rate * res10
-        urban_c = np.empty((rate.size, len(counties)))
-        urban_c[:, central] = k_urban10
-        urban_c[:, others] = (urban - k_urban10)[:, None] * w20[others] / w20[others].sum()
-        p = dict(fixed)
-        p.update({n: v for n, v in values.items() if n != INITIAL_RATE_PARAMETER})
-        p[names["resident_population"]] = res10
-        p[names["urban_population"]] = urban
-        p[names["urban_residents_by_county"]] = urban_c
-        p[names["rural_residents_by_county"]] = county_res10[None, :] - urban_c
-        p[names["hukou_population"]] = hukou20
-        p[names["urban_hukou_population"]] = uh_pool + (1 - nonhukou) * urban
-        return p
-
-    observations = []
-    for r in history:
-        if "fit" not in r["use"].split("+"):
-            continue
-        area, ind = r["area"], r["indicator"]
-        if area == CITY:
-            var, element = OUTPUT_OF[ind], None
-        else:
-            var, element = COUNTY_OUTPUT_OF[ind], area
-        series = ind if area == CITY else f"{ind}[{'county' if ind.endswith('share') else area}]"
-        observations.append(Observation(r["year"], var, r["value"], r["sigma"], element,
-                                        ind.endswith("_share"), series, r["kind"], r["source"]))
-    return Problem(model, float(y0), float(y1), parameters, observations, to_params)
-
-
-# --------------------------------------------------------------------------- the whole calibration
-
-
-@dataclass
-class Calibration:
-    """What `calibrate` found: the fit, its problem, the per-series table and the derived
-    history (the text of data/history.csv)."""
-
-    result: FitResult
-    problem: Problem
-    table: list[dict[str, Any]]
-    history_text: str
-
-
-def calibrate(model: Any, observed: str | Path, n_search: int = 2048, n_starts: int = 3,
-              seed: int = 0) -> Calibration:
-    """Derive the history from `observed` (data/observed.csv), fit the constants of the
-    compiled `model` that FIT_CONSTANTS names, and tabulate the fit. Writes nothing.
-
-    Constants not fitted keep the model file's values. Bad input raises InputError.
-    """
-    from simulator.errors import InputError
-
-    spec = model.spec
-    fit_names = [n for n in FIT_CONSTANTS if n in spec.constants]
-    try:
-        history = derive_history(read_observed(observed))
-    except KeyError as exc:
-        raise InputError(observed, "rows", str(exc.args[0])) from None
-    history_text = history_csv_text(history)
-    rows = list(csv.DictReader(io.StringIO(history_text)))
-    for r in rows:
-        r["year"], r["value"], r["sigma"] = int(r["year"]), float(r["value"]), float(r["sigma"])
-    try:
-        problem = pingliang_problem(model, rows, fit_names=fit_names)
-    except ValueError as exc:
-        raise InputError(spec.path, "constants", str(exc)) from None
-    result = fit(problem, n_search=n_search, n_starts=n_starts, seed=seed)
-    return Calibration(result, problem, fit_table(problem, result.values), history_text)
+def bound_rows(problem: Problem, values: dict[str, float]) -> list[dict[str, Any]]:
+    """The inequality observations at `values`, each with `holds`."""
+    return compared_rows(problem, values, lambda o: o.bound is not None)

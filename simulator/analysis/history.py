@@ -3,8 +3,17 @@
 `derive_history` keeps census counts at face value; pre-2020 annual estimates are rebased
 on the census by a bias ratio interpolated between 2010 (census, ratio 1) and 2019 (the
 annual estimate ~280,000 above the census, data/README.md); county 2018 estimates are
-used as shares only. Every row keeps a `sigma` (its standard error as judged here) and a
-`source` (docs/calibration.md has the reasoning).
+used as shares only. The city's 2021 and 2022 statistical bulletins are year-end
+estimates on the 2020 census basis: taken at face value (not rebased). Age structure,
+fertility and life-expectancy rows are carried through as they are (context for priors
+and initial conditions when the area is not the city). Every row keeps a `sigma` (its
+standard error as judged here) and a `source` (docs/calibration.md has the reasoning).
+
+Which rows a calibration compares with the model, and how, is the calibration
+specification's business (`simulator.analysis.calspec`); the `use` column only says what
+a row is suited for: `initial` (an initial condition of a 2010 run), `fit`, `initial+fit`,
+`alt` (the same information as another row, e.g. births beside the crude birth rate: fit
+one of the two) or `context` (not Pingliang's own figure: a prior or a proxy).
 """
 
 from __future__ import annotations
@@ -39,6 +48,44 @@ SIGMA_HUKOU_COUNT = 0.05
 SIGMA_DERIVED_RATE_2010 = 0.03
 #: census rates: 0.5 percentage point
 SIGMA_CENSUS_RATE = 0.005
+#: year-end resident population of the statistical bulletins (2020 census basis): 0.5%
+#: (the 2021 bulletin's implied end-2020 figure is 0.2% below the census count)
+SIGMA_BULLETIN_COUNT = 0.005
+#: urbanization rate of the bulletins: 0.3 percentage point (published to 0.01 pp; the
+#: sampling error of the annual population sample survey at city level is not published)
+SIGMA_BULLETIN_RATE = 0.003
+#: births and deaths of the bulletins: 3% (published to 0.01万; registration completeness)
+SIGMA_VITAL_COUNT = 0.03
+#: crude birth and death rates of the bulletins: 0.5 per mille (about 5%; judgement)
+SIGMA_VITAL_RATE = 0.0005
+#: age shares and other census proportions: 0.5 percentage point
+SIGMA_CENSUS_SHARE = 0.005
+#: total fertility rate of the census: 0.05 births per woman (under-registration of births)
+SIGMA_TFR = 0.05
+#: life expectancy at birth: 0.5 year
+SIGMA_LIFE_EXPECTANCY = 0.5
+
+#: the years of the city's statistical bulletins used (year-end, 2020 census basis)
+BULLETIN_YEARS = (2021, 2022)
+#: bulletin indicators: (indicator, relative sigma or None, absolute sigma or None, use)
+BULLETIN_INDICATORS = (
+    ("resident_population", SIGMA_BULLETIN_COUNT, None, "fit"),
+    ("urbanization_rate", None, SIGMA_BULLETIN_RATE, "fit"),
+    ("urban_population", SIGMA_BULLETIN_COUNT, None, "alt"),
+    ("crude_birth_rate", None, SIGMA_VITAL_RATE, "fit"),
+    ("crude_death_rate", None, SIGMA_VITAL_RATE, "fit"),
+    ("births", SIGMA_VITAL_COUNT, None, "alt"),
+    ("deaths", SIGMA_VITAL_COUNT, None, "alt"),
+)
+#: indicators carried through from any area and year (age structure, fertility, mortality)
+STRUCTURE_INDICATORS = {
+    "share_aged_0_14": (None, SIGMA_CENSUS_SHARE),
+    "share_aged_15_59": (None, SIGMA_CENSUS_SHARE),
+    "share_aged_60_plus": (None, SIGMA_CENSUS_SHARE),
+    "share_aged_65_plus": (None, SIGMA_CENSUS_SHARE),
+    "total_fertility_rate": (None, SIGMA_TFR),
+    "life_expectancy_at_birth": (None, SIGMA_LIFE_EXPECTANCY),
+}
 
 CITY = "pingliang"
 
@@ -161,6 +208,37 @@ def derive_history(rows: list[dict[str, str]] | None = None) -> list[dict[str, A
     add(y1, CITY, "urban_hukou_population", v, SIGMA_HUKOU_COUNT * v, "registry", "fit",
         "data/observed.csv 2020,pingliang,urban_hukou_population (seed plan 1(1).1)",
         "wide sigma: the 2010 hukou stocks of the run are assumptions (docs/calibration.md)")
+
+    # statistical bulletins after the census: year-end estimates on the 2020 census basis,
+    # at face value (the pre-2020 bias came from the 2010 basis drifting; these are re-based)
+    have = {(int(r["year"]), r["area"], r["indicator"]): r for r in rows}
+    for year in BULLETIN_YEARS:
+        for ind, rel, absolute, use in BULLETIN_INDICATORS:
+            r = have.get((year, CITY, ind))
+            if r is None:
+                continue
+            v = float(r["value"])
+            sigma = rel * v if rel is not None else absolute
+            note = "year-end estimate on the 2020 census basis (not rebased)"
+            if ind.startswith("crude_"):
+                note = "annual events over the mean population of the year"
+            elif ind in ("births", "deaths"):
+                note = f"annual count; the same information as crude_{ind[:-1]}_rate x mean population"
+            add(year, CITY, ind, v, sigma, "bulletin", use,
+                f"data/observed.csv {year},{CITY},{ind} ({r['source']})", note)
+
+    # age structure, fertility and mortality: as published; other areas are context only
+    for r in rows:
+        ind = r["indicator"]
+        if ind not in STRUCTURE_INDICATORS:
+            continue
+        rel, absolute = STRUCTURE_INDICATORS[ind]
+        v = float(r["value"])
+        own = r["area"] == CITY or r["area"] in est18
+        add(int(r["year"]), r["area"], ind, v, rel * v if rel is not None else absolute,
+            "census" if own else "context", "fit" if own else "context",
+            f"data/observed.csv {r['year']},{r['area']},{ind} ({r['source']})",
+            "" if own else "not Pingliang's own figure: a proxy or prior (widen sigma when used for Pingliang)")
     return out
 
 

@@ -6,7 +6,8 @@ sequence (`sobol`, N(k+2) rows, first and total order only), SALib's Morris traj
 numpy's PCG64). `to_values(unit, distributions, bounds)` maps each column through its
 `Distribution.ppf` (inverse CDF). SALib's own `dists` are not used: they know no discrete
 distribution. A normal distribution is truncated to the constant's bounds (its quantiles
-are rescaled into [F(low), F(high)]), so no run leaves the bounds.
+are rescaled into [F(low), F(high)]), so no run leaves the bounds. Constants drawn jointly
+from a posterior file share one unit column that picks whole rows (`sampling_groups`).
 """
 
 from __future__ import annotations
@@ -56,14 +57,74 @@ def unit_samples(method: str, n: int, k: int, seed: int) -> np.ndarray:
         return morris.sample(salib_problem(k), n, num_levels=MORRIS_LEVELS, seed=seed)
 
 
+#: the name of a posterior block in the sensitivity indices (Sobol' treats it as one input)
+POSTERIOR_GROUP = "posterior"
+
+
+def sampling_groups(names: Sequence[str], distributions: Sequence[Any]) -> list[tuple[str, list[int]]]:
+    """The unit-cube columns: (name, indices of the constants it sets). An independent
+    distribution is its own column; the constants drawn from one posterior file (joint
+    draws) share one column, which picks a whole row of draws, so their correlations are
+    kept. That block is named `posterior` (`posterior:FILE` if there are several)."""
+    groups: list[tuple[str, list[int]]] = []
+    blocks: dict[int, int] = {}
+    for j, d in enumerate(distributions):
+        joint = getattr(d, "joint", None)
+        if getattr(d, "dist", None) == "posterior" and joint is not None:
+            if id(joint) not in blocks:
+                blocks[id(joint)] = len(groups)
+                groups.append((f"{POSTERIOR_GROUP}:{joint.file}", []))
+            groups[blocks[id(joint)]][1].append(j)
+        else:
+            groups.append((names[j], [j]))
+    if len(blocks) == 1:
+        (g,) = blocks.values()
+        groups[g] = (POSTERIOR_GROUP, groups[g][1])
+    return groups
+
+
+def check_method(method: str, distributions: Sequence[Any]) -> str | None:
+    """Why `method` cannot sample these distributions (None if it can)."""
+    if method == "morris" and any(getattr(d, "dist", None) == "posterior" for d in distributions):
+        return ("morris needs each input on an ordered grid, and the rows of a posterior file have no order; "
+                "use --method sobol (the posterior as one input) or mc")
+    return None
+
+
 def to_values(unit: np.ndarray, distributions: Sequence[Any],
-              bounds: Sequence[tuple[float, float] | None] | None = None) -> np.ndarray:
-    """Map unit-cube samples column by column through each Distribution's ppf."""
+              bounds: Sequence[tuple[float, float] | None] | None = None,
+              groups: Sequence[tuple[str, list[int]]] | None = None) -> np.ndarray:
+    """Map unit-cube samples through each Distribution's ppf: (n, number of distributions).
+
+    `unit` has one column per group (`sampling_groups`, the default), or one per distribution:
+    then a posterior block reads the column of its first constant (fine for Monte Carlo, whose
+    columns are independent uniforms; Sobol' and Morris designs must be drawn per group). A
+    posterior block's column u picks row floor(u * rows) of its draws for all its constants:
+    uniform over the rows, with replacement, so their correlations are kept.
+    """
     unit = np.asarray(unit, dtype=float)
     bounds = list(bounds) if bounds is not None else [None] * len(distributions)
-    out = np.empty_like(unit)
-    for j, (dist, bound) in enumerate(zip(distributions, bounds)):
-        q = unit[:, j]
+    if groups is None:
+        groups = sampling_groups([str(j) for j in range(len(distributions))], distributions)
+    groups = list(groups)
+    if unit.shape[1] == len(groups):
+        column = list(range(len(groups)))
+    elif unit.shape[1] == len(distributions):
+        column = [cols[0] for _, cols in groups]
+    else:
+        raise ValueError(f"{unit.shape[1]} unit columns for {len(groups)} inputs ({len(distributions)} constants)")
+    out = np.empty((unit.shape[0], len(distributions)))
+    for g, (_, cols) in enumerate(groups):
+        g = column[g]
+        first = distributions[cols[0]]
+        if first.dist == "posterior":
+            joint = first.joint
+            rows = np.clip((unit[:, g] * joint.rows).astype(np.int64), 0, joint.rows - 1)
+            out[:, cols] = joint.values[rows][:, [distributions[j].column for j in cols]]
+            continue
+        (j,) = cols
+        dist, bound = first, bounds[j]
+        q = unit[:, g]
         if dist.dist == "normal":
             from scipy.stats import norm
 

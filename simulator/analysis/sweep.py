@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from simulator.analysis.chunks import DEFAULT_CHUNK, Evaluator, chunk_key, evaluate_chunks
-from simulator.analysis.sampling import DEFAULT_SEED, METHODS, to_values, unit_samples
+from simulator.analysis.sampling import (
+    DEFAULT_SEED,
+    METHODS,
+    POSTERIOR_GROUP,
+    check_method,
+    sampling_groups,
+    to_values,
+    unit_samples,
+)
 from simulator.analysis.sensitivity import analyze, column_name, target_probabilities
 from simulator.bundled import __version__
 from simulator.errors import InputError
@@ -114,7 +122,17 @@ class ModelEvaluator:
         params = dict(self.scenario.params)
         for j, name in enumerate(self.names):
             col = np.ascontiguousarray(X[:, j])
-            params[name] = np.repeat(col[:, None], model.widths[name], axis=1) if model.dims.get(name) else col
+            base, _, element = name.partition("[")
+            if element:  # one element of a subscripted constant (a posterior column `name[element]`)
+                width = model.widths[base]
+                current = np.asarray(params[base] if base in params else
+                                     model.declared(base, model.default_constants()[base], lead=1), dtype=float)
+                arr = np.broadcast_to(current.reshape(-1, width) if current.ndim else current, (n, width)).copy()
+                dim = model.dims[base][0]
+                arr[:, list(self.scenario.spec.elements(dim)).index(element.rstrip("]"))] = col
+                params[base] = arr
+            else:
+                params[name] = np.repeat(col[:, None], model.widths[name], axis=1) if model.dims.get(name) else col
         variables = list(dict.fromkeys(c.variable for c in self.columns))
         run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables)
         index = {int(round(t)): i for i, t in enumerate(run.times)}
@@ -146,6 +164,8 @@ class SweepResult:
     targets: list[dict[str, Any]]
     years: list[int] = field(default_factory=list)
     key: str = ""
+    #: the inputs of the sample design (the unit columns): a constant, or `posterior` for joint draws
+    groups: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -181,9 +201,18 @@ def sensitivity(
     progress: bool | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Sample, evaluate (chunked) and analyse any evaluator: the model or a test function."""
-    unit = unit_samples(method, samples, len(names), seed)
-    values = to_values(unit, distributions, bounds)
+    """Sample, evaluate (chunked) and analyse any evaluator: the model or a test function.
+
+    Constants drawn jointly from a posterior file are one input of the sample design (one
+    unit column picks a row of draws): Sobol' indices are reported for the block as a whole
+    (`posterior`); Monte Carlo rank correlations for each constant; Morris is refused.
+    """
+    why = check_method(method, distributions)
+    if why is not None:
+        raise InputError("command line", "--method", why)
+    groups = sampling_groups(names, distributions)
+    unit = unit_samples(method, samples, len(groups), seed)
+    values = to_values(unit, distributions, bounds, groups)
     Y = evaluate_chunks(evaluator, values, chunk_size=chunk_size, chunk_dir=chunk_dir, workers=workers,
                         scheduler=scheduler, progress=progress, on_chunk=on_chunk)
     columns = list(columns)
@@ -191,10 +220,16 @@ def sensitivity(
         raise RuntimeError(f"evaluator returned {Y.shape[1]} columns, expected {len(columns)}")
     analysed = list(analyse) if analyse is not None else columns
     idx = [columns.index(c) for c in analysed]
-    indices = analyze(method, names, unit, Y[:, idx], analysed, seed=seed)
+    if method == "mc" and len(groups) != len(names):  # rank correlation per constant, as drawn
+        X = np.column_stack([unit[:, g] if len(cols) == 1 and distributions[cols[0]].dist != "posterior"
+                             else values[:, j] for g, (_, cols) in enumerate(groups) for j in cols])
+        xnames = [names[j] for _, cols in groups for j in cols]
+        indices = analyze(method, xnames, X, Y[:, idx], analysed, seed=seed)
+    else:
+        indices = analyze(method, [g for g, _ in groups], unit, Y[:, idx], analysed, seed=seed)
     return SweepResult(method=method, samples=samples, seed=seed, chunk_size=chunk_size, names=list(names),
                        unit=unit, values=values, columns=columns, outputs=Y, analysed=analysed,
-                       indices=indices, targets=[])
+                       indices=indices, targets=[], groups=[g for g, _ in groups])
 
 
 def sweep_key(scenario: Any, method: str, samples: int, seed: int, chunk_size: int,
@@ -231,8 +266,8 @@ def run_sweep(
         raise InputError("command line", "--method", f"must be one of {', '.join(METHODS)}, not {method!r}")
     names = list(scenario.uncertain)
     dists = [scenario.uncertain[n] for n in names]
-    bounds = [tuple(scenario.spec.constants[n].bounds) if scenario.spec.constants[n].bounds is not None else None
-              for n in names]
+    consts = [scenario.spec.constants[n.split("[", 1)[0]] for n in names]
+    bounds = [tuple(c.bounds) if c.bounds is not None else None for c in consts]
     evaluator = ModelEvaluator(scenario, tuple(names), dt=dt)
     key = sweep_key(scenario, method, samples, seed, chunk_size, dt)
     folder = chunk_folder(out_root, scenario, key) if out_root is not None else None
@@ -256,6 +291,12 @@ def run_sweep(
         "package_version": __version__,
         "integration": {"method": evaluator.integration, "dt": float(spec.time.dt if dt is None else dt)},
         "uncertain": {n: {"dist": d.dist, **d.params} for n, d in zip(names, dists)},
-        "labels": {n: {"zh": spec.constants[n].label.zh, "en": spec.constants[n].label.en} for n in names},
+        "labels": {n: {"zh": c.label.zh, "en": c.label.en} for n, c in zip(names, consts)},
     }
+    for n, d in zip(names, dists):  # the posterior block's label (an input of Sobol' indices)
+        if d.dist == "posterior":
+            k = sum(1 for x in dists if x.dist == "posterior" and x.joint is d.joint)
+            group = POSTERIOR_GROUP if POSTERIOR_GROUP in result.groups else f"{POSTERIOR_GROUP}:{d.joint.file}"
+            result.provenance["labels"][group] = {"zh": f"校准后验（{k}个参数联合抽样）",
+                                                  "en": f"calibration posterior ({k} constants, joint)"}
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from simulator.bundled import __version__
-from simulator.cli import calibrate, check, compare, docs, export, goal_seek, report, run, sweep, validate
+from simulator.cli import calibrate, check, compare, docs, explore, export, goal_seek, report, run, sweep, validate
 from simulator.cli.common import PROG, Parser
 from simulator.errors import InputError
 
@@ -22,6 +22,7 @@ COMMANDS = {
     "validate": validate,
     "export": export,
     "report": report,
+    "explore": explore,
     "docs": docs,
 }
 

@@ -41,7 +41,7 @@ def handle(args: argparse.Namespace) -> int:
     import time
 
     from simulator.analysis.chunks import DEFAULT_CHUNK, remove_chunks
-    from simulator.analysis.sampling import DEFAULT_SEED, samples_rows
+    from simulator.analysis.sampling import DEFAULT_SEED, check_method, samples_rows, sampling_groups
     from simulator.analysis.sweep import chunk_folder, run_sweep, sweep_key
     from simulator.outputs.sweep_files import write_sweep
 
@@ -60,8 +60,12 @@ def handle(args: argparse.Namespace) -> int:
         raise InputError(args.scenario, "uncertain", "no uncertain constants: a sweep needs at least one")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     chunk = args.chunk_size or DEFAULT_CHUNK
+    why = check_method(args.method, list(scenario.uncertain.values()))
+    if why is not None:
+        raise InputError(args.scenario, "--method", why)
+    groups = sampling_groups(list(scenario.uncertain), list(scenario.uncertain.values()))
     k = len(scenario.uncertain)
-    runs = samples_rows(args.method, args.samples, k)
+    runs = samples_rows(args.method, args.samples, len(groups))  # a posterior block is one input
     # Bounded work: refuse what would not fit in memory before any run starts.
     from simulator.analysis.limits import cap_workers, check_call_runs, check_sweep
     from simulator.analysis.sweep import ModelEvaluator

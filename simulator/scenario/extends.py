@@ -2,7 +2,10 @@
 
 A child's `set:` and `uncertain:` entries override the parent's by name (a constant the
 child sets is no longer uncertain, and vice versa); `targets:` is replaced as a whole;
-`model:` is inherited; `name` and `label` are the child's own.
+`model:` is inherited; `name` and `label` are the child's own. `uncertain: {posterior:
+FILE}` (joint draws, `simulator.scenario.posterior`) is one entry: a child's replaces the
+parent's; a constant that a child sets, or gives its own distribution, is no longer drawn
+from the parent's posterior.
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ class Layer:
     uncertain: dict[str, tuple[Any, str]]
     targets: tuple[list[TargetIn], str] | None
     chain: list[Path]
+    #: folder of the file whose `uncertain: {posterior: ...}` is in force (paths are relative to it)
+    posterior_dir: Path | None = None
+    #: constants set or given their own distribution by files that extend that one: their
+    #: posterior columns are not drawn
+    posterior_drop: frozenset[str] = frozenset()
     kind: str = "scenario"
 
 
@@ -153,6 +161,11 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
     merged_set.update({k: (v, shown) for k, v in set_.items()})
     merged_unc = {k: v for k, v in parent.uncertain.items() if k not in set_}
     merged_unc.update({k: (v, shown) for k, v in uncertain.items()})
+    if "posterior" in uncertain:  # this file's posterior: its own entries are checked against it later
+        posterior_dir, posterior_drop = me.parent, frozenset()
+    else:
+        posterior_dir = parent.posterior_dir
+        posterior_drop = parent.posterior_drop | set(set_) | set(uncertain)
     return Layer(
         name=data.name if data.name is not None else path.stem,
         label=data.label.model_dump() if data.label is not None else None,
@@ -161,5 +174,7 @@ def load_layer(path: Path, shown: str, stack: list[Path]) -> Layer:
         uncertain=merged_unc,
         targets=(data.targets, shown) if data.targets is not None else parent.targets,
         chain=[me] + parent.chain,
+        posterior_dir=posterior_dir,
+        posterior_drop=frozenset(posterior_drop),
         kind=data.kind or "scenario",
     )

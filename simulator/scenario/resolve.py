@@ -29,6 +29,7 @@ from simulator.scenario.levers import (
     resolve_set,
     year_key,
 )
+from simulator.scenario.posterior import column_constant, read_posterior
 from simulator.scenario.schema import (
     DISTRIBUTIONS,
     Distribution,
@@ -222,8 +223,33 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
     uncertain: dict[str, Distribution] = {}
     canon_unc: dict[str, Any] = {}
-    for name, (raw, file) in layer.uncertain.items():
+    entries = dict(layer.uncertain)
+    joint = None
+    if "posterior" in entries and "posterior" not in spec.constants:
+        raw, file = entries.pop("posterior")
+        joint = read_posterior(raw, layer.posterior_dir, spec, file)
+        for col in joint.columns:
+            fixed = layer.set.get(col) or layer.set.get(column_constant(col))
+            if fixed is not None and fixed[1] == file:
+                raise one_line_error(file, f"set.{column_constant(col)}", f"also a column of the posterior "
+                                     f"{joint.file}; a constant is either set or uncertain")
+            own = entries.get(col) or entries.get(column_constant(col))
+            if own is not None and own[1] == file:
+                raise one_line_error(file, f"uncertain.{column_constant(col)}",
+                                     f"also a column of the posterior {joint.file}; give it one source")
+            if own is not None and column_constant(col) not in layer.posterior_drop and col not in layer.posterior_drop:
+                entries.pop(col, None)  # a parent's own distribution gives way to a child's posterior
+                entries.pop(column_constant(col), None)
+    for name, (raw, file) in entries.items():
         uncertain[name], canon_unc[name] = resolve_uncertain(name, raw, spec, file)
+    if joint is not None:
+        drawn = [j for j, c in enumerate(joint.columns)
+                 if c not in layer.posterior_drop and column_constant(c) not in layer.posterior_drop
+                 and c not in uncertain and column_constant(c) not in uncertain]
+        for j in drawn:
+            uncertain[joint.columns[j]] = Distribution("posterior", joint=joint, column=j)
+        canon_unc["posterior"] = {"file": joint.file, "sha256": joint.sha256, "rows": joint.rows,
+                                  "columns": [joint.columns[j] for j in drawn]}
 
     targets: list[Target] = []
     if layer.targets is not None:

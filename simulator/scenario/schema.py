@@ -75,13 +75,32 @@ class Target:
     value: float
 
 
+@dataclass(eq=False)
+class JointSample:
+    """Rows of joint draws from a posterior file (`uncertain: {posterior: FILE}`): every
+    column is one constant (`name` or `name[element]`); sweeps draw whole rows, so the
+    correlations between the constants are kept. Compared by identity."""
+
+    file: str  # as written in the scenario (relative to it)
+    path: Path
+    sha256: str
+    columns: tuple[str, ...]
+    values: np.ndarray  # (rows, columns)
+
+    @property
+    def rows(self) -> int:
+        """Number of draws."""
+        return int(self.values.shape[0])
+
+
 @dataclass(frozen=True)
 class Distribution:
     """The range of an uncertain constant, for sweeps.
 
     `dist` is one of uniform (low, high), normal (mean, sd), triangular (low, mode, high)
-    or discrete (values, optional weights). For a county constant the sampled number is
-    used for every county.
+    or discrete (values, optional weights), or `posterior`: column `column` of the joint
+    draws `joint` (sweeps sample whole rows of it; alone, its ppf is the column's empirical
+    quantile). For a county constant the sampled number is used for every county.
     """
 
     dist: str
@@ -92,10 +111,15 @@ class Distribution:
     mode: float | None = None
     values: tuple[float, ...] | None = None
     weights: tuple[float, ...] | None = None
+    joint: JointSample | None = None
+    column: int | None = None
 
     @property
     def params(self) -> dict[str, Any]:
         """The distribution's parameters as plain data (as written in the file)."""
+        if self.dist == "posterior":
+            return {"file": self.joint.file, "column": self.joint.columns[self.column],
+                    "rows": self.joint.rows, "sha256": self.joint.sha256}
         required, optional = DISTRIBUTIONS[self.dist]
         out: dict[str, Any] = {}
         for key in required + optional:
@@ -114,6 +138,9 @@ class Distribution:
             from scipy.stats import norm
 
             return norm.ppf(q, loc=self.mean, scale=self.sd)
+        if self.dist == "posterior":
+            col = np.sort(self.joint.values[:, self.column])
+            return col[np.clip((q * len(col)).astype(int), 0, len(col) - 1)]
         if self.dist == "triangular":
             from scipy.stats import triang
 

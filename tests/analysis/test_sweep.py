@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.analysis.sampling import to_values, unit_samples
+from simulator.analysis.sampling import sampling_groups, to_values, unit_samples
 from simulator.analysis.sensitivity import analyze, target_probabilities
 from simulator.analysis.sweep import (
     _COMPILED,
@@ -154,7 +154,9 @@ def test_sample_counts_follow_salib_and_the_seed():
 def test_chunked_results_equal_a_single_chunk(baseline):
     small = run_sweep(baseline, "sobol", 32, seed=2, chunk_size=37, progress=False)
     whole = run_sweep(baseline, "sobol", 32, seed=2, chunk_size=10**6, progress=False)
-    assert small.runs == whole.runs == 32 * (len(baseline.uncertain) + 2)
+    # Saltelli's N(k + 2) with k the inputs: the baseline's posterior block counts once
+    assert whole.groups.count("posterior") == 1 and len(whole.groups) < len(baseline.uncertain)
+    assert small.runs == whole.runs == 32 * (len(whole.groups) + 2)
     assert np.array_equal(small.outputs, whole.outputs)
     assert small.indices == whole.indices and small.targets == whole.targets
 
@@ -222,7 +224,8 @@ def test_stale_or_damaged_chunks_are_never_reused(baseline, tmp_path):
 
 
 def test_cli_sweep_writes_files_and_reruns_bit_identically(baseline, tmp_path, capsys):
-    runs = 16 * (len(baseline.uncertain) + 2)
+    groups = sampling_groups(list(baseline.uncertain), list(baseline.uncertain.values()))
+    runs = 16 * (len(groups) + 2)
     argv = ["sweep", str(Path("scenarios/baseline.yaml").resolve()), "--method", "sobol", "--samples", "16",
             "--seed", "3", "--workers", "1", "--chunk-size", "40"]
     assert main(argv + ["--out", str(tmp_path / "a")]) == 0

@@ -48,6 +48,7 @@ def test_compare_skips_support_files_with_a_notice(tmp_path, capsys):
     folder.mkdir()
     for name in ("baseline", "calibration", "hukou-open"):
         shutil.copy(SCENARIOS / f"{name}.yaml", folder / f"{name}.yaml")
+    shutil.copy(SCENARIOS / "calibration-posterior.csv", folder)  # the baseline's uncertain: draws from it
     (folder / "fit-posterior.yaml").write_text("kind: support\nextends: calibration\n", encoding="utf-8")
     paths = sorted(str(p) for p in folder.glob("*.yaml"))
     assert main(["compare", *paths, "--out", str(tmp_path / "out")]) == 0
@@ -82,12 +83,21 @@ def test_rate_targets_above_one_are_refused(text, words, tmp_path, capsys):
 
 
 def test_morris_gives_no_probability(tmp_path, capsys):
-    argv = ["sweep", str(SCENARIOS / "baseline.yaml"), "--method", "morris", "--samples", "2", "--workers", "1",
-            "--out", str(tmp_path)]
+    # the baseline draws its fitted constants from a posterior file, which Morris refuses (no order);
+    # a scenario with only per-constant ranges (and the baseline's targets)
+    probe = tmp_path / "probe.yaml"
+    probe.write_text(yaml.safe_dump({
+        "name": "probe", "extends": str(SCENARIOS / "calibration.yaml"),
+        "targets": [{"indicator": "urbanization_rate", "year": 2025, "value": 0.55},
+                    {"indicator": "urbanization_rate", "year": 2035, "value": 0.70}],
+        "uncertain": {"labour_productivity_growth": {"dist": "uniform", "low": 0.04, "high": 0.08},
+                      "chain_growth_after_target": {"dist": "uniform", "low": 0.03, "high": 0.07}}}),
+        encoding="utf-8")
+    argv = ["sweep", str(probe), "--method", "morris", "--samples", "2", "--workers", "1", "--out", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "P(" not in out and "Morris gives no probability" in out
-    summary = json.loads((tmp_path / "baseline-sweep" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((tmp_path / "probe-sweep" / "summary.json").read_text(encoding="utf-8"))
     assert summary["targets"] and all(t["probability"] is None for t in summary["targets"])
     assert summary["probability_basis"].startswith("none")
 
