@@ -1,5 +1,10 @@
 """Invariants of the Pingliang model over constants drawn inside their bounds (hypothesis):
-people are conserved every step, stocks stay non-negative, rates stay in [0, 1]."""
+people are conserved every step, stocks stay non-negative, rates stay in [0, 1].
+
+Scalar constants range over their whole bounds. Subscripted constants are tables of data
+(census counts by county, schedules by age, weights and shares by chain): each element ranges
+over its value -/+ TABLE_SPAN (inside the bounds), since a table far from its data can describe
+no city (e.g. Kongtong's urban residents above its residents)."""
 
 from __future__ import annotations
 
@@ -20,15 +25,19 @@ PERSON_STOCKS = [n for n, s in SPEC.stocks.items() if s.unit == "person"]
 RATES = [n for n in SPEC.auxiliaries if n.endswith("urbanization_rate")]
 
 
+#: relative span of each element of a subscripted constant around its value
+TABLE_SPAN = 0.2
+
+
 def _value(c):
     """A value inside the bounds: a float, or an array of the constant's declared shape."""
     lo, hi = c.bounds
-    one = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
     if not c.dims:
-        return one
-    shape = tuple(len(SPEC.elements(d)) for d in c.dims)
-    size = int(np.prod(shape))
-    return st.lists(one, min_size=size, max_size=size).map(lambda v: np.array(v).reshape(shape))
+        return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    values = MODEL.declared(c.name, MODEL.default_constants()[c.name])[0]
+    elements = [st.floats(max(lo, v * (1 - TABLE_SPAN)), min(hi, v * (1 + TABLE_SPAN)), allow_nan=False)
+                for v in values.ravel()]
+    return st.tuples(*elements).map(lambda v: np.array(v).reshape(values.shape))
 
 
 constants = st.fixed_dictionaries({n: _value(c) for n, c in BOUNDED.items()})
