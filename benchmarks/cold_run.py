@@ -1,39 +1,68 @@
 """Cold start of `urbsd run` (the baseline), beside a bare Python start, in one run.
 
-Prints wall times (best of N) and their ratio. Run with the interpreter of a venv where
-urbsd is installed (`pip install .`: installed modules are byte-compiled, as for a user):
-.venv/bin/python benchmarks/cold_run.py [N]
+Prints wall times (best of N) and their ratio, and the load average before and after.
+`urbsd run` is timed twice: with the compiled-kernel cache cold (a new, empty URBSD_CACHE_DIR
+for every start: the kernel is compiled by the C compiler) and warm (the same folder, the
+kernel already built). For each: the time to the first result (the first line `urbsd run`
+prints, once the run is done and its files are written) and to the end of the process.
+Run with the interpreter of a venv where urbsd is installed (`pip install .`: installed
+modules are byte-compiled, as for a user): .venv/bin/python benchmarks/cold_run.py [N]
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import time
 
 
-def best_of(cmd: list[str], n: int, cwd: str) -> float:
+def start(cmd: list[str], cwd: str, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Seconds to the first line on stdout and to the end of the process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    first = time.perf_counter() - t0
+    proc.stdout.read()
+    if proc.wait() != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with status {proc.returncode}")
+    return first, time.perf_counter() - t0
+
+
+def best_of(cmd: list[str], n: int, cwd: str, cache: str | None = None) -> tuple[float, float]:
+    """Best of n starts (first line, end); cache: URBSD_CACHE_DIR, or None for a new empty one each time."""
     times = []
     for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        with tempfile.TemporaryDirectory() as fresh:
+            env = {**os.environ, "URBSD_CACHE_DIR": cache or fresh}
+            times.append(start(cmd, cwd, env))
+    return min(t[0] for t in times), min(t[1] for t in times)
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    with tempfile.TemporaryDirectory() as tmp:
-        bare = best_of([sys.executable, "-c", "pass"], n, tmp)
-        run = best_of([sys.executable, "-m", "simulator.cli", "run", "--out", tmp], n, tmp)
+    load0 = os.getloadavg()
+    run_cmd = [sys.executable, "-m", "simulator.cli", "run", "--out"]
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
+        bare = best_of([sys.executable, "-c", "pass"], n, tmp)[1]
+        cold = best_of(run_cmd + [os.path.join(tmp, "cold")], n, tmp)
+        start(run_cmd + [os.path.join(tmp, "warm")], tmp, {**os.environ, "URBSD_CACHE_DIR": cache})  # fill the cache
+        warm = best_of(run_cmd + [os.path.join(tmp, "warm")], n, tmp, cache)
         from simulator.scenario.schema import bundled_scenario_path
 
         baseline = str(bundled_scenario_path("baseline"))
-        check = best_of([sys.executable, "-m", "simulator.cli", "check", baseline], n, tmp)
-    print(f"python -c pass      : {bare:6.3f} s")
-    print(f"urbsd check baseline: {check:6.3f} s")
-    print(f"urbsd run (baseline): {run:6.3f} s  ({run / bare:.1f}x a bare interpreter start; target < 2 s)")
+        check = best_of([sys.executable, "-m", "simulator.cli", "check", baseline], n, tmp, cache)[1]
+    load1 = os.getloadavg()
+    print(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after: "
+          f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; best of {n}")
+    print(f"python -c pass                  : {bare:6.3f} s")
+    print(f"urbsd check baseline            : {check:6.3f} s")
+    print(f"urbsd run, kernel cache cold    : first result {cold[0]:6.3f} s, end {cold[1]:6.3f} s")
+    print(f"urbsd run, kernel cache warm    : first result {warm[0]:6.3f} s, end {warm[1]:6.3f} s  "
+          f"({warm[1] / bare:.1f}x a bare interpreter start)")
+    print(f"the cold cache costs            : {cold[1] - warm[1]:6.3f} s (the kernel's compile)")
 
 
 if __name__ == "__main__":

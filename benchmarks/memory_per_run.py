@@ -15,7 +15,8 @@ import tracemalloc
 import numpy as np
 
 from simulator.analysis.limits import run_bytes, sweep_bytes
-from simulator.analysis.sweep import ModelEvaluator, compiled_model, run_sweep
+from simulator.analysis.sweep import ModelEvaluator, run_sweep
+from simulator.engine.compile import compiled
 from simulator.engine.integrate import simulate
 from simulator.scenario.resolve import load_scenario
 
@@ -33,7 +34,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     m = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     scenario = load_scenario()
-    model = compiled_model(scenario.spec)
+    model = compiled(scenario.spec)
     names = tuple(scenario.uncertain)
     evaluator = ModelEvaluator(scenario, names)
     X = np.array([[scenario.uncertain[k].ppf(0.5) for k in names]] * n)

@@ -37,7 +37,8 @@ CHUNKS = (2000, 5000)
 
 def _setup(n: int):
     from simulator.analysis.sampling import to_values, unit_samples
-    from simulator.analysis.sweep import ModelEvaluator, compiled_model
+    from simulator.analysis.sweep import ModelEvaluator
+    from simulator.engine.compile import compiled
     from simulator.scenario.resolve import load_scenario
 
     scenario = load_scenario()
@@ -45,7 +46,7 @@ def _setup(n: int):
     dists = [scenario.uncertain[k] for k in names]
     X = to_values(unit_samples("mc", n, len(names), SEED), dists)
     evaluator = ModelEvaluator(scenario, tuple(names))
-    compiled_model(scenario.spec)  # compile outside the timing
+    compiled(scenario.spec)  # compile outside the timing
     return scenario, names, X, evaluator
 
 
@@ -100,10 +101,10 @@ def _reference(config: dict) -> dict:
     scenario, names, X, evaluator = _setup(n)
     if importlib.util.find_spec("simulator.interop.vensim") is not None:
         return {**config, **_pysd(scenario, names, X)}
-    from simulator.analysis.sweep import compiled_model
+    from simulator.engine.compile import compiled
     from simulator.engine.integrate import simulate
 
-    model = compiled_model(scenario.spec)
+    model = compiled(scenario.spec)
     outputs = list(dict.fromkeys(c.variable for c in evaluator.columns))
     c0, t0 = _cpu(), time.perf_counter()
     for i in range(n):

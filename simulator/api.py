@@ -57,19 +57,19 @@ def with_overrides(scenario: "Scenario", overrides: dict[str, Any]) -> "Scenario
 
 
 def run(scenario: "Scenario | str | Path | None" = None, *, dt: float | None = None,
-        method: str = "euler", **overrides: Any) -> "pd.DataFrame":
+        method: str | None = None, **overrides: Any) -> "pd.DataFrame":
     """Run a scenario (with `name=value` constant overrides) -> yearly timeseries DataFrame."""
     from simulator.analysis.results import timeseries_frame
-    from simulator.engine.compile import compile_model
+    from simulator.engine.compile import compiled
     from simulator.engine.integrate import simulate
 
     sc = with_overrides(_as_scenario(scenario), overrides)
-    result = simulate(compile_model(sc.spec), sc.params, dt=dt, method=method)
+    result = simulate(compiled(sc.spec), sc.params, dt=dt, method=method)
     return timeseries_frame(result)
 
 
 def compare(scenarios: list[Any], *, dt: float | None = None,
-            method: str = "euler") -> "pd.DataFrame":
+            method: str | None = None) -> "pd.DataFrame":
     """The comparison table of `urbsd compare`, one row per scenario (index: scenario name)."""
     import pandas as pd
 
@@ -86,7 +86,7 @@ def compare(scenarios: list[Any], *, dt: float | None = None,
 def goal_seek(scenario: Any, lever: str, indicator: str = "urbanization_rate",
               value: float = 0.70, year: int = 2035, *, low: float | None = None,
               high: float | None = None, dt: float | None = None,
-              method: str = "euler") -> "GoalSeekResult":
+              method: str | None = None) -> "GoalSeekResult":
     """The setting of `lever` at which `indicator` reaches `value` in `year` (a dataclass).
 
     `result.status` is "reached", "reached at every setting" or "unreachable";

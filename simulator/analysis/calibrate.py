@@ -137,9 +137,13 @@ class Problem:
     observations: list[Observation]
     to_params: Callable[[dict[str, np.ndarray]], dict[str, Any]]
     dt: float | None = None
-    method: str = "euler"
+    method: str | None = None
     saveper: float = 1.0
     _parsed: dict[str, Expr] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            self.method = self.model.spec.time.method
 
     def names(self) -> list[str]:
         """Parameter names, in the column order of theta."""

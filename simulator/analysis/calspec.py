@@ -4,7 +4,7 @@
     model: pingliang                  # a bundled model name, or a path relative to this file
     data: ../data/history.csv         # year, area, indicator, value[, sigma, kind, source]
     area: pingliang                   # rows of this area name their series without [area]
-    run: {start: 2010, stop: 2022, dt: 0.25, method: euler}
+    run: {start: 2010, stop: 2022, dt: 0.25, method: euler}   # dt, method: the model's unless given
     fit: {search: 2048, starts: 3, seed: 0}                 # the MAP fit
     posterior: {walkers: 32, steps: 2000, draws: 2000, seed: 0}
     write: {scenario: calibration.yaml, posterior: calibration-posterior.csv, name: calibration,

@@ -139,23 +139,19 @@ def _target_column(indicator: str, value: float) -> str:
 
 
 def compare_scenarios(
-    scenarios: list[Any], *, dt: float | None = None, method: str = "euler"
+    scenarios: list[Any], *, dt: float | None = None, method: str | None = None
 ) -> Comparison:
     """Run each scenario and build the comparison table (see the module docstring)."""
     from simulator.analysis.results import timeseries_columns
-    from simulator.engine.compile import compile_model
+    from simulator.engine.compile import compiled
     from simulator.engine.integrate import simulate
 
     if not scenarios:
         raise ValueError("compare_scenarios needs at least one scenario")
     spec0 = scenarios[0].spec
-    compiled: dict[str, Any] = {}
     frames: dict[str, dict[str, np.ndarray]] = {}
     for sc in scenarios:
-        key = sc.spec.sha256
-        if key not in compiled:
-            compiled[key] = compile_model(sc.spec)
-        run = simulate(compiled[key], sc.params, dt=dt, method=method)
+        run = simulate(compiled(sc.spec), sc.params, dt=dt, method=method)
         frames[sc.name] = timeseries_columns(run)
 
     notes: list[str] = []

@@ -303,7 +303,7 @@ def lever_bounds(spec: Any, lever: str, low: float | None = None, high: float | 
 class _Evaluator:
     """Runs the scenario with levers replaced by given values, many runs per call."""
 
-    def __init__(self, scenario: Any, target: GoalTarget, dt: float | None, method: str) -> None:
+    def __init__(self, scenario: Any, target: GoalTarget, dt: float | None, method: str | None) -> None:
         from simulator.engine.compile import compile_model
 
         self.scenario = scenario
@@ -385,7 +385,7 @@ def goal_seek(
     high: float | None = None,
     grid: int = DEFAULT_GRID,
     dt: float | None = None,
-    method: str = "euler",
+    method: str | None = None,
 ) -> GoalSeekResult:
     """The setting of `lever` at which `target` is reached (see the module docstring)."""
     from scipy.optimize import brentq, minimize_scalar
@@ -501,7 +501,7 @@ def frontier(
     *,
     grid: int = DEFAULT_FRONTIER_GRID,
     dt: float | None = None,
-    method: str = "euler",
+    method: str | None = None,
 ) -> Frontier:
     """The indicator over a grid of two levers (one vectorized run) and the target frontier."""
     if lever_a == lever_b:

@@ -46,20 +46,6 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 
 # --------------------------------------------------------------------------- 2. the model as an evaluator
-
-_COMPILED: dict[str, Any] = {}
-
-
-def compiled_model(spec: Any) -> Any:
-    """The compiled model of `spec`, compiled once per process (keyed by the file's sha256)."""
-    model = _COMPILED.get(spec.sha256)
-    if model is None:
-        from simulator.engine.compile import compile_model
-
-        model = _COMPILED[spec.sha256] = compile_model(spec)
-    return model
-
-
 @dataclass(frozen=True)
 class Column:
     """One recorded output: `variable` (element `element`) in `year`; named `name`."""
@@ -82,13 +68,18 @@ class ModelEvaluator:
     scenario: Any
     names: tuple[str, ...]
     dt: float | None = None
-    integration: str = "euler"
+    #: euler or rk4; None: the model's time.method
+    integration: str | None = None
+    #: simulate's backend: auto (the compiled kernel if it can be had), kernel or numpy
+    backend: str = "auto"
     columns: tuple[Column, ...] = field(init=False)
     years: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         spec = self.scenario.spec
         t = spec.time
+        if self.integration is None:
+            self.integration = t.method
         n_save = round((t.stop - t.start) / t.saveper) + 1
         self.years = tuple(int(round(t.start + i * t.saveper)) for i in range(n_save))
         cols: dict[str, Column] = {}
@@ -114,9 +105,10 @@ class ModelEvaluator:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Run the model once per row of `X` (n, len(names)); return (n, len(columns))."""
+        from simulator.engine.compile import compiled
         from simulator.engine.integrate import simulate
 
-        model = compiled_model(self.scenario.spec)
+        model = compiled(self.scenario.spec)  # once per process (worker)
         X = np.asarray(X, dtype=float)
         n = X.shape[0]
         params = dict(self.scenario.params)
@@ -134,7 +126,8 @@ class ModelEvaluator:
             else:
                 params[name] = np.repeat(col[:, None], model.widths[name], axis=1) if model.dims.get(name) else col
         variables = list(dict.fromkeys(c.variable for c in self.columns))
-        run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables)
+        run = simulate(model, params, n_runs=n, dt=self.dt, method=self.integration, outputs=variables,
+                       backend=self.backend)
         index = {int(round(t)): i for i, t in enumerate(run.times)}
         out = np.empty((n, len(self.columns)))
         for j, c in enumerate(self.columns):
@@ -233,8 +226,10 @@ def sensitivity(
 
 
 def sweep_key(scenario: Any, method: str, samples: int, seed: int, chunk_size: int,
-              dt: float | None = None, integration: str = "euler") -> str:
-    """The chunk-folder key: scenario and model sha256, method, N, seed, chunk size (+ dt)."""
+              dt: float | None = None, integration: str | None = None) -> str:
+    """The chunk-folder key: scenario and model sha256, method, N, seed, chunk size, dt and the
+    integration method (None: the model's)."""
+    integration = integration or scenario.spec.time.method
     return chunk_key(scenario_sha256=scenario.sha256, model_sha256=scenario.spec.sha256, method=method,
                      samples=samples, seed=seed, chunk_size=chunk_size, dt=dt, integration=integration,
                      package_version=__version__)

@@ -24,8 +24,15 @@ def integration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dt", type=float, default=None, metavar="DT",
                         help="time step in years; must divide one year into whole steps "
                         "(default: the model's)")
-    parser.add_argument("--method", choices=("euler", "rk4"), default="euler",
-                        help="integration method (default: euler)")
+    parser.add_argument("--method", choices=("euler", "rk4"), default=None,
+                        help="integration method (default: the model's time.method, euler if it names none)")
+
+
+def method_text(method: str | None, scenarios: list[Any]) -> str:
+    """The integration method a command used, for its outputs: --method, else the models'."""
+    if method is not None:
+        return method
+    return "/".join(sorted({s.spec.time.method for s in scenarios})) or "euler"
 
 
 def lang_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -89,7 +96,7 @@ def load_one(path: str | None) -> tuple[Any, Any]:
     The one validation path of every command (`check` as strict as `run`): the argument is
     a file or a bundled scenario's name, its stem a plain name, the scenario and its model valid.
     """
-    from simulator.engine.compile import compile_model
+    from simulator.engine.compile import compiled
     from simulator.scenario.resolve import load_scenario
 
     file = None
@@ -97,7 +104,7 @@ def load_one(path: str | None) -> tuple[Any, Any]:
         file = scenario_path(path)
         check_stem(file, path)
     scenario = load_scenario(file)
-    model = compile_model(scenario.spec)
+    model = compiled(scenario.spec)  # once per model file in this process
     return scenario, model
 
 

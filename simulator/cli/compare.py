@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_dt, integration_options, load_one, out_folder, policy_scenarios, table_options
+from simulator.cli.common import (check_dt, integration_options, load_one, method_text, out_folder, policy_scenarios,
+                                  table_options)
 from simulator.errors import InputError
 
 
@@ -43,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.outputs.compare_files import write_comparison
 
     comp = compare_scenarios(loaded, dt=args.dt, method=args.method)
-    paths = write_comparison(comp, loaded, folder, method=args.method, dt=args.dt,
+    paths = write_comparison(comp, loaded, folder, method=method_text(args.method, loaded), dt=args.dt,
                              lang=args.lang, fmt=args.format)
     print(format_table(comp))
     files = ", ".join(str(Path(p).relative_to(folder)) for p in paths.values())

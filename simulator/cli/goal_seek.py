@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_dt, file_stem, integration_options, lang_option, load_one, out_folder
+from simulator.cli.common import (check_dt, file_stem, integration_options, lang_option, load_one, method_text,
+                                  out_folder)
 from simulator.errors import InputError
 
 
@@ -104,10 +105,10 @@ def handle(args: argparse.Namespace) -> int:
     if len(args.lever) == 2:
         front = frontier(scenario, args.lever[0], args.lever[1], target,
                          grid=args.grid or DEFAULT_FRONTIER_GRID, dt=args.dt, method=args.method)
-    paths = write_goal_seek(scenario, results, front, folder, method=args.method, dt=args.dt,
-                            lang=args.lang)
+    method = method_text(args.method, [scenario])
+    paths = write_goal_seek(scenario, results, front, folder, method=method, dt=args.dt, lang=args.lang)
 
-    print(f"{scenario.name}: goal {target} ({args.method} dt={args.dt or spec.time.dt:g})")
+    print(f"{scenario.name}: goal {target} ({method} dt={args.dt or spec.time.dt:g})")
     for r in results:
         print("  " + r.text().replace("\n", "\n  "))
     if front is not None:

@@ -15,6 +15,7 @@ from simulator.cli.common import (
     lang_option,
     load_distinct,
     map_option,
+    method_text,
     out_folder,
     policy_scenarios,
 )
@@ -199,8 +200,9 @@ def handle(args: argparse.Namespace) -> int:
                       for s, _, f, summ, _ in finished}
             goals = [(t.year, t.value) for t in finished[0][0].targets if t.indicator == "urbanization_rate"]
             comparison = "charts/comparison.png"
+            shown = [s for s, *_ in finished]
             comparison_chart(rates, labels, goals, scratch / comparison, title=CHART_TITLE[lang],
-                             source_line=compare_line([s for s, *_ in finished], args.method, args.dt, lang),
+                             source_line=compare_line(shown, method_text(args.method, shown), args.dt, lang),
                              lang=lang)
         markdown = report_markdown(items, lang=lang, created=created, command=command,
                                    comparison_chart=comparison)

@@ -56,6 +56,9 @@ class CompiledModel:
     #: boundary flows: flows that only enter (+1) or only leave (-1) the stocks
     boundary_flows: dict[str, int] = field(default_factory=dict)
     _defaults: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    #: compiled kernels loaded in this process, by the set of constants given as time series
+    #: (`engine.kernel.kernel_for`)
+    kernels: dict = field(default_factory=dict, repr=False)
 
     def default_constants(self) -> dict[str, np.ndarray]:
         """Every constant's declared value as an internal array of shape (1, *shape) (a new
@@ -77,6 +80,27 @@ class CompiledModel:
     def declared(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
         """(*lead, *internal shape) -> (*lead, *declared sizes) for variable `name`."""
         return self.layout.to_declared(arr, self.dims.get(name, ()), lead)
+
+
+_COMPILED: dict[tuple[str, str], CompiledModel] = {}
+
+
+def compiled(spec: ModelSpec) -> CompiledModel:
+    """`compile_model(spec)`, once per process for a model file: keyed by the file's sha256 and
+    the model's name (a sector cut of a model keeps the file's sha256, not its name). Another
+    ModelSpec object of the same file shares the compiled code (and loaded kernels) but keeps
+    its own time block and constants. A model built in memory (no sha256) is compiled anew."""
+    if not spec.sha256:
+        return compile_model(spec)
+    key = (spec.sha256, spec.name)
+    model = _COMPILED.get(key)
+    if model is None:
+        model = _COMPILED[key] = compile_model(spec)
+    elif model.spec is not spec:
+        import dataclasses
+
+        model = dataclasses.replace(model, spec=spec, _defaults=None)
+    return model
 
 
 def compile_model(spec: ModelSpec) -> CompiledModel:
@@ -235,8 +259,8 @@ class _Builder:
 
     def _order(self, nodes: dict[str, ir.Assign], table: str, what: str) -> list[str]:
         deps = {}
-        for n, a in nodes.items():
-            deps[n] = {r for r in self._reads(a) if r in nodes}
+        for n, a in nodes.items():  # sorted: the same order in every process (the kernel's cache key)
+            deps[n] = sorted(r for r in self._reads(a) if r in nodes)
         sorter = graphlib.TopologicalSorter(deps)
         try:
             return list(sorter.static_order())

@@ -1,8 +1,8 @@
 """The built-in functions of model equations: ONE table that everything reads.
 
 Each `Builtin` row says how the function is written in a model file, in Vensim and in
-XMILE, what arguments it takes, the numpy code it compiles to (and the same as a scalar
-Python expression, for a compiled kernel's loops), its unit rule, its meaning in one line,
+XMILE, what arguments it takes, the numpy code it compiles to (and the same for one element
+in C, for the compiled kernel's loops, `engine.c_code`), its unit rule, its meaning in one line,
 and whether it creates hidden stocks. The translator (`equations`), the units check
 (`units`), the numpy code generator (`numpy_code`), both exporters (`interop.vensim`,
 `interop.xmile`) and the documentation (`docs/functions.md`, written by `urbsd docs
@@ -11,7 +11,10 @@ lists the steps to add one.
 
 Templates use `{0}`, `{1}`, ... for the arguments in order (already translated), `{axis}`
 for the numpy axis of a reduction or a shift, `{dim}` for the dimension's name and `{n}`
-for its number of elements. `t` is the time and `dt` the time step in generated code.
+for its number of elements. `t` is the time and `dt` the time step in generated code. The
+`scalar` (C) templates may call C's <math.h> and the kernel's helpers `mx`/`mn` (np.maximum
+and np.minimum: NaN in either argument gives NaN); the kernel puts the whole template in
+parentheses.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class Builtin:
     vensim: str
     xmile: str
     numpy: str = ""
+    #: the same for one element, in C (the compiled kernel, `engine.c_code`); empty for
+    #: reductions, shifts and hidden stocks, which the kernel writes as loops
     scalar: str = ""
     #: hidden stocks it creates per element of its (broadcast) dims: 0, 1 (smooth), 3 (delay3)
     stocks: int = 0
@@ -88,30 +93,30 @@ _REDUCE = (Param("x"), Param("dim", DIM, optional=True))
 
 BUILTINS_TABLE: tuple[Builtin, ...] = (
     Builtin("min", _AB, ELEMENTWISE, "the smaller of a and b, element by element", "same",
-            "MIN({0}, {1})", "MIN({0}, {1})", "np.minimum({0}, {1})", "min({0}, {1})"),
+            "MIN({0}, {1})", "MIN({0}, {1})", "np.minimum({0}, {1})", "mn({0}, {1})"),
     Builtin("max", _AB, ELEMENTWISE, "the larger of a and b, element by element", "same",
-            "MAX({0}, {1})", "MAX({0}, {1})", "np.maximum({0}, {1})", "max({0}, {1})"),
+            "MAX({0}, {1})", "MAX({0}, {1})", "np.maximum({0}, {1})", "mx({0}, {1})"),
     Builtin("abs", _X, ELEMENTWISE, "the absolute value", "first",
-            "ABS({0})", "ABS({0})", "np.abs({0})", "abs({0})"),
+            "ABS({0})", "ABS({0})", "np.abs({0})", "fabs({0})"),
     Builtin("exp", _X, ELEMENTWISE, "e to the power x", "dimensionless",
-            "EXP({0})", "EXP({0})", "np.exp({0})", "math.exp({0})"),
+            "EXP({0})", "EXP({0})", "np.exp({0})", "exp({0})"),
     Builtin("ln", _X, ELEMENTWISE, "the natural logarithm", "dimensionless",
-            "LN({0})", "LN({0})", "np.log({0})", "math.log({0})"),
+            "LN({0})", "LN({0})", "np.log({0})", "log({0})"),
     Builtin("sqrt", _X, ELEMENTWISE, "the square root", "sqrt",
-            "SQRT({0})", "SQRT({0})", "np.sqrt({0})", "math.sqrt({0})"),
+            "SQRT({0})", "SQRT({0})", "np.sqrt({0})", "sqrt({0})"),
     Builtin("if_then_else", (Param("condition", CONDITION), Param("a"), Param("b")), ELEMENTWISE,
             "a where the condition holds, else b (a comparison <, <=, >, >=, ==, != or a number, true if not 0)",
             "branches", "IF THEN ELSE({0}, {1}, {2})", "(IF {0} THEN {1} ELSE {2})",
-            "np.where({0}, {1}, {2})", "({1} if {0} else {2})"),
+            "np.where({0}, {1}, {2})", "{0} ? {1} : {2}"),
     Builtin("step", (Param("height"), Param("t0", TIME, words="time")), ELEMENTWISE,
             "0 before t0, then height; on once time + dt/2 > t0, so an off-grid t0 switches at the nearest step "
             "(as Vensim)", "first",
             "STEP({0}, {1})", "STEP({0}, {1})", "np.where(t + dt / 2 > {1}, {0}, 0.0)",
-            "({0} if t + dt / 2 > {1} else 0.0)"),
+            "t + dt / 2.0 > {1} ? {0} : 0.0"),
     Builtin("ramp", (Param("slope"), Param("t_start", TIME, words="start time"), Param("t_end", TIME, words="end time")), ELEMENTWISE,
             "0 before t_start, then rising by slope per year until t_end, flat after", "times_year",
             "RAMP({0}, {1}, {2})", "(RAMP({0}, {1}) - RAMP({0}, {2}))",
-            "({0} * (np.clip(t, {1}, {2}) - {1}))", "({0} * (min(max(t, {1}), {2}) - {1}))",
+            "({0} * (np.clip(t, {1}, {2}) - {1}))", "{0} * (mn(mx(t, {1}), {2}) - {1})",
             note="XMILE's RAMP has no end time: the export subtracts a second RAMP from t_end."),
     Builtin("sum", _REDUCE, REDUCE, "the sum over a dimension (which x must have); sum(x) if x has one dimension",
             "first", "SUM({0})", "SUM({0})", "np.sum({0}, axis={axis}, keepdims=True)", "",

@@ -1,7 +1,10 @@
 """Fixed-step integration (Euler, as Vensim; or RK4) of a compiled model over many runs at once.
 
-The time step is checked (and made exact) by `timestep.time_step`, the same function the
-model loader and the command line use.
+Two backends give the same numbers: the compiled kernel (`engine.kernel`, C built by the
+machine's compiler; the default when a compiler is found) and the numpy path (`numpy_code`,
+the reference; every run of a batch at once, array by array). The time step is checked (and
+made exact) by `timestep.time_step`, the same function the model loader and the command line
+use.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from simulator.engine.series import TimeSeries
 from simulator.engine.timestep import check_horizon, steps_per_save
 
 METHODS = ("euler", "rk4")
+#: "auto": the kernel if a C compiler is found, else numpy (after a one-line notice)
+BACKENDS = ("auto", "kernel", "numpy")
 
 Param = float | int | np.ndarray | TimeSeries
 
@@ -43,18 +48,25 @@ def simulate(
     n_runs: int = 1,
     *,
     dt: float | None = None,
-    method: str = "euler",
+    method: str | None = None,
     outputs: list[str] | None = None,
     start: float | None = None,
     stop: float | None = None,
     saveper: float | None = None,
+    backend: str = "auto",
 ) -> Run:
     """Integrate `n_runs` parameter sets at once and save every `saveper` years.
 
-    ValueError for a bad dt, horizon, method, parameter or output name."""
+    `dt`, `method` (euler or rk4), `start`, `stop` and `saveper` default to the model's time
+    block. `backend`: "kernel" (compiled; KernelError if no compiler), "numpy" (the
+    reference), or "auto" (the kernel if it can be had, else numpy after a one-line notice).
+    ValueError for a bad dt, horizon, method, backend, parameter or output name."""
     spec = model.spec
+    method = spec.time.method if method is None else method
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     start = float(spec.time.start if start is None else start)
     stop = float(spec.time.stop if stop is None else stop)
     saveper = float(spec.time.saveper if saveper is None else saveper)
@@ -63,12 +75,26 @@ def simulate(
     dt = saveper / save_every
     n_steps = (n_save - 1) * save_every
 
-    consts = constants_function(model, params or {}, n_runs)
     names = model.variables if outputs is None else list(outputs)
-    unknown = [n for n in names if n not in model.widths or n.startswith("__")]
+    recordable = set(model.variables)
+    unknown = [n for n in names if n not in recordable]
     if unknown:
         raise ValueError(f"unknown output(s): {unknown}")
+    static, series = constants_at_start(model, params or {}, n_runs)
+    grid = (start, dt, n_steps, save_every, n_save, saveper)
+    if backend != "numpy":
+        from simulator.engine.kernel import KernelError, kernel_for, notice
 
+        try:
+            kernel = kernel_for(model, frozenset(series))
+        except KernelError as exc:
+            if backend == "kernel":
+                raise
+            notice(f"{exc}; running on the numpy path (same results, slower)")
+        else:
+            given = {n: static[n] for n in (params or {}) if n not in series}
+            return _kernel_run(model, kernel, given, series, n_runs, grid, method, names)
+    consts = _consts_at(model, static, series)
     data = {n: np.empty((n_runs, n_save) + model.shapes[n]) for n in names}
     stock_set = set(model.states)
 
@@ -91,13 +117,71 @@ def simulate(
                 state = _rk4(model, consts, state, d1, t, dt)
 
     out = {n: model.declared(n, a, lead=2) for n, a in data.items()}
+    return _run(model, out, grid, method, n_runs)
+
+
+def _run(model: CompiledModel, data: dict[str, np.ndarray], grid: tuple, method: str, n_runs: int) -> Run:
+    spec = model.spec
+    start, dt, _, _, n_save, saveper = grid
     return Run(
-        times=start + saveper * np.arange(n_save), data=out,
-        dims={n: model.dims.get(n, ()) for n in names},
+        times=start + saveper * np.arange(n_save), data=data,
+        dims={n: model.dims.get(n, ()) for n in data},
         elements={d: list(spec.dimensions[d].elements) for d in spec.dimensions},
         model_name=spec.name, method=method, dt=dt, n_runs=n_runs,
         boundary_flows=dict(model.boundary_flows),
     )
+
+
+def _kernel_run(model: CompiledModel, kernel, given: dict[str, np.ndarray], series: dict[str, TimeSeries],
+                n_runs: int, grid: tuple, method: str, names: list[str]) -> Run:
+    """The run on the compiled kernel: constants as one default row plus the columns that vary
+    by run (`given`: the constants set by the caller), time series tabulated at every step (RK4:
+    at t, t + dt/2 and t + dt of every step), only `names` recorded."""
+    start, dt, n_steps, save_every, n_save, _ = grid
+    src = kernel.source
+    p0 = getattr(kernel, "p0", None)
+    if p0 is None:  # the model's defaults, flattened once per kernel
+        p0 = np.zeros(max(src.n_p, 1))
+        for name, arr in model.default_constants().items():
+            if name in src.constants:
+                off, width = src.constants[name]
+                p0[off:off + width] = arr.reshape(-1)
+        kernel.p0 = p0
+    P0 = p0.copy()
+    varying, cols = [], []
+    for name, arr in given.items():
+        off, width = src.constants[name]
+        flat = arr.reshape(arr.shape[0], -1)
+        if flat.shape[0] == 1:
+            P0[off:off + width] = flat[0]
+        else:
+            varying.append(np.broadcast_to(flat, (n_runs, width)))
+            cols.extend(range(off, off + width))
+    PV = np.concatenate(varying, axis=1) if varying else np.zeros((n_runs, 0))
+    rk4 = method == "rk4"
+    TS = np.zeros((3 * n_steps + 1 if rk4 else n_steps + 1, max(src.n_ts, 1)))
+    if series:
+        steps = start + np.arange(n_steps + 1) * dt
+        times = np.stack([steps, steps + dt / 2, steps + dt], axis=1).reshape(-1)[:3 * n_steps + 1] if rk4 else steps
+        for name, ts in series.items():
+            off, width = src.series[name]
+            values = model.internal(name, np.asarray(ts.values, dtype=float), lead=1).reshape(len(ts.values), -1)
+            for j in range(width):
+                TS[:, off + j] = np.interp(times, ts.years, values[:, j])
+    ocol = np.full(len(src.recorded), -1, dtype=np.int64)
+    where = {n: k for k, n in enumerate(src.recorded)}
+    col = 0
+    for n in names:
+        ocol[where[n]] = col
+        col += src.widths[n]
+    out = np.empty((n_runs, n_save, col))
+    kernel.run(P0, PV, np.asarray(cols, dtype=np.int64), TS, start, dt, n_steps, save_every, rk4, ocol, out)
+    data, col = {}, 0
+    for n in names:
+        width = src.widths[n]
+        data[n] = model.declared(n, out[:, :, col:col + width], lead=2)
+        col += width
+    return _run(model, data, grid, method, n_runs)
 
 
 def _rk4(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:
@@ -112,6 +196,11 @@ def constants_function(model: CompiledModel, params: dict[str, Param],
                        n_runs: int) -> Callable[[float], dict[str, np.ndarray]]:
     """consts(t): every constant as an internal array at time t (defaults, `params`, time series)."""
     static, series = constants_at_start(model, params, n_runs)
+    return _consts_at(model, static, series)
+
+
+def _consts_at(model: CompiledModel, static: dict[str, np.ndarray],
+               series: dict[str, TimeSeries]) -> Callable[[float], dict[str, np.ndarray]]:
     if not series:
         return lambda t: static
 

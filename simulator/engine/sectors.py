@@ -4,9 +4,10 @@ Every element of a model file may name its `sector:` (population, land, ...). To
 study one sector in isolation, `run_sector(spec, sector, inputs_from=run)` runs only that
 sector's stocks, flows and auxiliaries; every stock, flow or auxiliary of another sector
 that the sector reads is replaced by its trajectory in `inputs_from` (a full run), read as
-a time series. With `inputs_from` saved at every time step (`simulate(..., saveper=dt)`),
-the sector run reproduces the full run's values of the sector exactly; saved more sparsely,
-the inputs are interpolated linearly between saved times.
+a time series. With `inputs_from` an Euler run saved at every time step (`simulate(...,
+saveper=dt, method="euler")`), the sector run reproduces the full run's values of the sector
+exactly; saved more sparsely, or with RK4 (which also reads the inputs half-way through each
+step), the inputs are interpolated linearly between saved times.
 """
 
 from __future__ import annotations

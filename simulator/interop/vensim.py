@@ -216,7 +216,9 @@ def to_vensim(spec: "ModelSpec", params: dict[str, Any] | None = None, *,
     out.append(_block("FINAL TIME ", number(t.stop), "year", "The final time for the simulation."))
     out.append(_block("INITIAL TIME ", number(t.start), "year", "The initial time for the simulation."))
     out.append(_block("SAVEPER ", number(t.saveper), "year [0,?]", "The frequency with which output is stored."))
-    out.append(_block("TIME STEP ", number(step), "year [0,?]", "The time step for the simulation (Euler)."))
+    how = ("Euler" if t.method == "euler" else
+           "the model integrates by RK4: set Vensim's integration type to RK4 to match; PySD integrates by Euler")
+    out.append(_block("TIME STEP ", number(step), "year [0,?]", f"The time step for the simulation ({how})."))
     return "".join(out)
 
 

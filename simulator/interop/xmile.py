@@ -108,7 +108,7 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
     if title:
         _sub(header, "caption", title)
     t = spec.time
-    sim = _sub(root, "sim_specs", method="Euler", time_units="year")
+    sim = _sub(root, "sim_specs", method="Euler" if t.method == "euler" else "RK4", time_units="year")
     _sub(sim, "start", number(t.start))
     _sub(sim, "stop", number(t.stop))
     _sub(sim, "dt", number(t.dt if dt is None else dt))

@@ -105,8 +105,8 @@ def _section(b: Builtin) -> list[str]:
     lines.append(f"- unit rule: {UNIT_RULES[b.unit]}")
     lines.append(f"- Vensim: {_code(vensim_form(b))} · XMILE: {_code(xmile_form(b))}")
     if b.numpy:
-        lines.append(f"- numpy code: `{numpy_form(b)}`" + (f" · scalar code: `{b.scalar.format(*_args(b))}`"
-                                                          if b.scalar else ""))
+        c_code = f" · C code (compiled kernel): `{b.scalar.format(*_args(b))}`" if b.scalar else ""
+        lines.append(f"- numpy code: `{numpy_form(b)}`" + c_code)
     lines.append(f"- hidden stocks: {b.stocks} per element" if b.stocks else "- hidden stocks: none")
     if b.note:
         lines.append(f"- note: {b.note}")

@@ -45,10 +45,10 @@ def test_huge_requests_are_refused_before_any_run(argv, words, tmp_path, capsys)
 
 
 def test_the_largest_accepted_request_fits_the_budget():
-    from simulator.analysis.sweep import compiled_model
+    from simulator.engine.compile import compiled
     from simulator.scenario.resolve import load_scenario
 
-    model = compiled_model(load_scenario().spec)
+    model = compiled(load_scenario().spec)
     assert 2_000 < max_runs_per_call(model) and max_runs_per_call(model) * run_bytes(model) <= MAX_CALL_BYTES
     assert sweep_bytes(1000, 12, 34) < MAX_SWEEP_BYTES < sweep_bytes(10_000_000, 12, 34)
 

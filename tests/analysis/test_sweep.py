@@ -12,16 +12,10 @@ import pytest
 
 from simulator.analysis.sampling import sampling_groups, to_values, unit_samples
 from simulator.analysis.sensitivity import analyze, target_probabilities
-from simulator.analysis.sweep import (
-    _COMPILED,
-    ModelEvaluator,
-    chunk_folder,
-    compiled_model,
-    run_sweep,
-    sensitivity,
-    sweep_key,
-)
+from simulator.analysis.sweep import ModelEvaluator, chunk_folder, run_sweep, sensitivity, sweep_key
 from simulator.cli import main
+from simulator.engine import compile as engine_compile
+from simulator.engine.compile import compiled
 from simulator.engine.integrate import simulate
 from simulator.outputs.sweep_files import write_sweep
 from simulator.scenario.resolve import load_scenario
@@ -103,7 +97,7 @@ def test_sweep_target_probability_equals_a_hand_count_over_direct_runs(baseline,
     kongtong = baseline.spec.elements("county").index("kongtong")
     median_2030 = float(np.median(probe.outputs[:, probe.columns.index("urbanization_rate@2030")]))
     params = {**baseline.params, **{n: probe.values[:, j] for j, n in enumerate(probe.names)}}
-    run = simulate(compiled_model(baseline.spec), params, n_runs=probe.runs,
+    run = simulate(compiled(baseline.spec), params, n_runs=probe.runs,
                    outputs=["urbanization_rate", "county_urbanization_rate"])
     y2030, y2035 = list(run.times).index(2030), list(run.times).index(2035)
     median_k = float(np.median(run.data["county_urbanization_rate"][:, y2035, kongtong]))
@@ -312,7 +306,7 @@ def test_the_model_evaluator_survives_pickling_for_remote_workers(baseline):
     evaluator = ModelEvaluator(baseline, names)
     X = to_values(unit_samples("mc", 5, len(names), 0), [baseline.uncertain[n] for n in names])
     copy = pickle.loads(pickle.dumps(evaluator))
-    _COMPILED.clear()  # as on a fresh worker: compile again from the pickled spec
+    engine_compile._COMPILED.clear()  # as on a fresh worker: compile again from the pickled spec
     assert np.array_equal(copy(X), evaluator(X))
     assert copy.column_names == evaluator.column_names
 

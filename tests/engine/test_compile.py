@@ -186,3 +186,26 @@ def test_step_switches_like_vensim_at_time_plus_half_dt(write_model):
     on_grid = build(write_model, one_stock(auxiliaries={"y": element(equation="step(1, 2)")}))
     run = simulate(on_grid, dt=0.25, saveper=0.25)
     np.testing.assert_array_equal(run.data["y"][0], np.where(run.times >= 2, 1.0, 0.0))
+
+
+def test_compiled_compiles_a_model_file_once_per_process_and_keeps_each_specs_own_time(write_model):
+    """engine.compile.compiled: one compile per file (sha256 and name), shared by every ModelSpec
+    of that file, each keeping its own time block; a model built in memory is compiled anew."""
+    from simulator.engine import compile as engine_compile
+    from simulator.engine.compile import compiled
+
+    path = write_model(one_stock(inflow="10"))
+    first, again = load_model(path), load_model(path)
+    assert first is not again and first.sha256 == again.sha256
+    engine_compile._COMPILED.clear()
+    a = compiled(first)
+    assert compiled(first) is a
+    b = compiled(again)
+    assert b.program is a.program and b.spec is again
+    shorter = again.model_copy(update={"time": again.time.model_copy(update={"stop": again.time.start + 2})})
+    assert shorter.sha256 == first.sha256
+    run = simulate(compiled(shorter), outputs=["s"])
+    assert list(run.times) == [again.time.start, again.time.start + 1, again.time.start + 2]
+    np.testing.assert_allclose(run.data["s"][0], [100.0, 110.0, 120.0])
+    in_memory = first.model_copy(update={"sha256": ""})
+    assert compiled(in_memory) is not compiled(in_memory)

@@ -97,7 +97,8 @@ FEATURES_SCENARIO = {
 
 
 def urbsd_run(scenario, dt=None):
-    return simulate(compile_model(scenario.spec), scenario.params, dt=dt)
+    # PySD integrates by Euler: so does the run it is compared with
+    return simulate(compile_model(scenario.spec), scenario.params, dt=dt, method="euler")
 
 
 def pysd_run(path: Path, fmt: str, times):
