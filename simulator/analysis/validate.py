@@ -17,7 +17,9 @@ Each test returns a `Check(test, figure, status, detail)`: the figure measured, 
   Theil's U^M, U^S, U^C (`simulator.analysis.fitstats`);
 - the statistical bulletins after the 2020 census (2021, 2022): resident rate, resident
   population, crude birth and death rates (the year's events over its mean population)
-  against the tolerances of issue 13 (0.3 pp, 0.5%, 1 per mille).
+  against the tolerances of issue 13 (0.3 pp, 0.5%, 1 per mille);
+- Monte Carlo band: the 5-95% band of the resident rate over the scenario's `uncertain:`
+  constants (the calibration's posterior and the estimates) contains the bulletins' rates.
 """
 
 from __future__ import annotations
@@ -75,6 +77,13 @@ BULLETIN_TOLERANCES = {
     "crude_birth_rate": ("births", "resident_population", 0.001, "abs"),
     "crude_death_rate": ("deaths", "resident_population", 0.001, "abs"),
 }
+
+
+#: runs and seed of the Monte Carlo band (the explorer's band uses the same number of runs)
+BAND_RUNS = 1000
+BAND_SEED = 0
+#: the band's percentiles
+BAND_PERCENTILES = (5, 95)
 
 
 @dataclass(frozen=True)
@@ -436,6 +445,35 @@ def bulletin_test(model: CompiledModel, run: Run) -> Check:
                  PASS if ok and rows else NA if not rows else FAIL, "; ".join(parts))
 
 
+def band_test(scenario: Any) -> Check:
+    """The 5-95% Monte Carlo band of the resident rate contains each bulletin's rate."""
+    from simulator.analysis.montecarlo import monte_carlo
+
+    name = "Monte Carlo band"
+    if not OBSERVED_CSV.is_file():
+        return Check(name, "data/observed.csv not found", NA, "the data folder is part of a checkout")
+    mc = monte_carlo(scenario, BAND_RUNS, BAND_SEED)
+    paths = None if mc is None else mc.series(RATE)
+    if paths is None:
+        return Check(name, "nothing uncertain", NA, "the scenario has no `uncertain:` constants")
+    with open(OBSERVED_CSV, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["area"] == CITY and r["indicator"] == RATE
+                and int(r["year"]) in BULLETIN_YEARS and int(r["year"]) in mc.years]
+    if not scenario.spec.name.startswith(CITY) or not rows:
+        return Check(name, "no bulletin year inside the run", NA, f"the run must cover {BULLETIN_YEARS}")
+    lo_p, hi_p = BAND_PERCENTILES
+    parts, inside = [], 0
+    for r in rows:
+        year, obs = int(r["year"]), float(r["value"])
+        lo, hi = np.nanpercentile(paths[:, mc.years.index(year)], [lo_p, hi_p])
+        inside += bool(lo <= obs <= hi)
+        parts.append(f"{year}: published {100 * obs:.2f}%, band {100 * lo:.2f}-{100 * hi:.2f}%")
+    detail = (f"{BAND_RUNS} runs (seed {BAND_SEED}) over {len(mc.names)} uncertain constants; "
+              + "; ".join(parts))
+    return Check(name, f"{inside} of {len(rows)} published rates inside the {lo_p}-{hi_p}% band",
+                 PASS if inside == len(rows) else FAIL, detail)
+
+
 # --------------------------------------------------------------------------- battery
 
 
@@ -456,6 +494,7 @@ def run_battery(scenario: Any, model: CompiledModel | None = None) -> list[Check
         integration_error_test(model, params),
         behaviour_test(model, saved),
         bulletin_test(model, saved),
+        band_test(scenario),
     ]
 
 

@@ -237,7 +237,8 @@ class _Doc:
             f"| version | {_cell(spec.version) or '-'} |",
             f"| time | {_num(t.start)} to {_num(t.stop)} (years); dt {_num(t.dt)} year; saved every "
             f"{_num(t.saveper)} year |",
-            "| integration | Euler (Vensim's default) or RK4 (`urbsd run --method rk4`) |",
+            f"| integration | {'RK4' if t.method == 'rk4' else 'Euler'} (the model's `time.method`; "
+            "`urbsd run --method euler|rk4` overrides it) |",
             f"| dimensions | {dims} |",
             f"| elements | {counts} |",
             "| units | every equation is checked for dimensional consistency when the model loads "
