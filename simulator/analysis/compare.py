@@ -15,7 +15,12 @@ The table's columns, in order:
   value is >= the target, with no interpolation inside a year (a run that reaches 55%
   during 2025 but is at 54.9% at the 2025 save point counts as 2026); `not by 2035`
   (the last run year) if it never is. Column `first_year_<indicator>>=<value>`;
-- each county's rate in the last run year, `county_urbanization_rate[<county>]_<year>`.
+- each county's rate in the last run year, `county_urbanization_rate[<county>]_<year>`;
+- against the reference scenario (`baseline` if compared, else the first), the change of the
+  resident and hukou rates in the last run year in percentage points
+  (`effect_urbanization_rate_<year>_pp`, `effect_hukou_urbanization_rate_<year>_pp`) and
+  `inert`: `yes` when neither moves by INERT_PP (0.1 pp, issue 13's threshold), so a lever that
+  does not bind shows as such instead of as a silent zero (empty for the reference itself).
 
 `TABLE_INDICATORS` maps a table key to the model variable names that can supply it
 (the first one the model has is used): outputs the model does not have (a land or
@@ -72,6 +77,12 @@ COUNTY_RATE = "county_urbanization_rate"
 #: the weights of a per-county indicator's city value (see the module docstring)
 COUNTY_WEIGHT = "county_urban_population"
 NOT_REACHED = "not by {year}"
+#: the reference scenario of the effect columns, when it is among those compared
+REFERENCE = "baseline"
+#: the rates whose change in the last year says whether a scenario's levers act
+EFFECT_RATES = ("urbanization_rate", "hukou_urbanization_rate")
+#: below this change of both rates (as a share: 0.1 percentage point) a scenario is inert
+INERT_PP = 0.001
 
 
 @dataclass
@@ -176,6 +187,12 @@ def compare_scenarios(
         columns += [f"{key}_{y}" for y in MILESTONE_YEARS if y in years]
     columns += [_target_column(ind, v) for ind, v, _ in targets]
     columns += [f"{c}_{last}" for c in county_cols]
+    reference = next((sc.name for sc in scenarios if sc.name == REFERENCE), scenarios[0].name)
+    effect_rates = [r for r in EFFECT_RATES if r in first]
+    if len(scenarios) > 1 and effect_rates:
+        columns += [f"effect_{r}_{last}_pp" for r in effect_rates] + ["inert"]
+        notes.append(f"effect: change from {reference} in {last}, percentage points; inert = "
+                     f"neither rate moves by {100 * INERT_PP:.1f} pp")
 
     rows: list[dict[str, Any]] = []
     rates: dict[str, list[float]] = {}
@@ -202,6 +219,16 @@ def compare_scenarios(
         for c in county_cols:
             ok = c in frame and last in f_years
             row[f"{c}_{last}"] = float(frame[c][f_years.index(last)]) if ok else None
+        if "inert" in columns:
+            ref, f_ref = frames[reference], [int(y) for y in frames[reference]["time"]]
+            moved = []
+            for r in effect_rates:
+                d = None
+                if sc.name != reference and last in f_years and last in f_ref:
+                    d = 100 * float(frame[r][f_years.index(last)] - ref[r][f_ref.index(last)])
+                    moved.append(abs(d) >= 100 * INERT_PP)
+                row[f"effect_{r}_{last}_pp"] = d
+            row["inert"] = ("no" if any(moved) else "yes") if moved else None
         rows.append(row)
         rates[sc.name] = (f_years, [float(v) for v in frame["urbanization_rate"]])
     return Comparison(
@@ -216,6 +243,8 @@ def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if column.startswith("effect_"):
+            return f"{value:+.2f}"
         if "rate" in column:
             return f"{100 * value:.1f}%"
         if column.startswith("land_per_person"):
@@ -229,7 +258,7 @@ def _short(column: str) -> str:
     s = s.replace("county_urbanization_rate[", "").replace("]_", " ")
     s = s.replace("hukou_urbanization_rate", "hukou").replace("urbanization_rate", "resident")
     s = s.replace("land_per_person", "land m2/p").replace("service_adequacy", "service")
-    s = s.replace("job_adequacy", "jobs")
+    s = s.replace("job_adequacy", "jobs").replace("effect_", "").replace("_pp", " pp")
     return s.replace("_", " ")
 
 
@@ -247,11 +276,13 @@ def format_table(comp: Comparison) -> str:
         [c for c in comp.columns if any(c.startswith(k + "_") for k in other_keys)],
         [c for c in comp.columns if c.startswith("first_year_")],
         [c for c in comp.columns if c.startswith(COUNTY_RATE)],
+        [c for c in comp.columns if c.startswith("effect_") or c == "inert"],
     ]
     titles = ["urbanization rates (%)",
               "land (m2 per urban resident), service and job adequacy (1 = enough)",
               "first whole year at or above the target",
-              "county resident urbanization rate"]
+              "county resident urbanization rate",
+              "effect on the last year's rates (pp) and inert levers"]
     blocks = []
     for title, group in zip(titles, groups):
         if not group:

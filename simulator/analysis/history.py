@@ -26,6 +26,9 @@ from typing import Any
 from simulator.analysis.comparator import HISTORY_CSV
 
 OBSERVED_CSV = HISTORY_CSV.parent / "observed.csv"
+PLANS_CSV = HISTORY_CSV.parent / "plans_and_standards.csv"
+#: square metres per square kilometre
+M2_PER_KM2 = 1e6
 
 # --------------------------------------------------------------------------- bias treatment
 
@@ -48,6 +51,9 @@ SIGMA_HUKOU_COUNT = 0.05
 SIGMA_DERIVED_RATE_2010 = 0.03
 #: census rates: 0.5 percentage point
 SIGMA_CENSUS_RATE = 0.005
+#: a published one-sided bound ("above 60%"): 0.1 percentage point of slack, so a fit
+#: that sits on the wrong side of it pays as for a 5-sigma miss of a census rate
+SIGMA_PUBLISHED_BOUND = 0.001
 #: year-end resident population of the statistical bulletins (2020 census basis): 0.5%
 #: (the 2021 bulletin's implied end-2020 figure is 0.2% below the census count)
 SIGMA_BULLETIN_COUNT = 0.005
@@ -65,6 +71,17 @@ SIGMA_TFR = 0.05
 #: life expectancy at birth: 0.5 year
 SIGMA_LIFE_EXPECTANCY = 0.5
 
+#: registered (hukou) population of the registry: 2% (registry counts lag moves; judgement)
+SIGMA_REGISTRY_COUNT = 0.02
+#: the central city's built-up area as urban construction land: 10% (built-up area and
+#: construction land are measured differently; judgement)
+SIGMA_BUILT_UP_AREA = 0.10
+#: the previous plan's settlement target as a yearly mean: 30% (a target, not a count)
+SIGMA_SETTLEMENT_TARGET = 0.30
+#: counties whose 2020 urbanization rate the seed plan gives (section 1(2).1)
+COUNTY_RATES_2020 = ("zhuanglang", "jingning")
+#: the period the previous plan's settlement target covers (2015 plan: 2016-2020)
+SETTLEMENT_TARGET_YEARS = (2016, 2020)
 #: the years of the city's statistical bulletins used (year-end, 2020 census basis)
 BULLETIN_YEARS = (2021, 2022)
 #: bulletin indicators: (indicator, relative sigma or None, absolute sigma or None, use)
@@ -99,6 +116,12 @@ def read_observed(path: str | Path = OBSERVED_CSV) -> list[dict[str, str]]:
     """Rows of data/observed.csv as dicts of text."""
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def read_plans(path: str | Path = PLANS_CSV) -> list[dict[str, str]]:
+    """The rows of data/plans_and_standards.csv (targets and standards, with sources)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["year"]]
 
 
 def _obs(rows: list[dict[str, str]], year: int, area: str, indicator: str) -> float:
@@ -208,6 +231,27 @@ def derive_history(rows: list[dict[str, str]] | None = None) -> list[dict[str, A
     add(y1, CITY, "urban_hukou_population", v, SIGMA_HUKOU_COUNT * v, "registry", "fit",
         "data/observed.csv 2020,pingliang,urban_hukou_population (seed plan 1(1).1)",
         "wide sigma: the 2010 hukou stocks of the run are assumptions (docs/calibration.md)")
+
+    v = _obs(rows, y1, CITY, "hukou_population")
+    add(y1, CITY, "hukou_population", v, SIGMA_REGISTRY_COUNT * v, "registry", "fit",
+        "data/observed.csv 2020,pingliang,hukou_population (seed plan 1(1).1)")
+    for c in COUNTY_RATES_2020:
+        add(y1, c, "urbanization_rate", _obs(rows, y1, c, "urbanization_rate"), SIGMA_CENSUS_RATE,
+            "plan", "fit", f"data/observed.csv 2020,{c},urbanization_rate (seed plan 1(2).1)")
+    add(y1, "huating", "urbanization_rate_lower_bound", _obs(rows, y1, "huating", "urbanization_rate_lower_bound"),
+        SIGMA_PUBLISHED_BOUND, "plan", "fit", "data/observed.csv 2020,huating,urbanization_rate_lower_bound (seed plan 1(2).1)",
+        "only a bound is published ('above 60%'): fit as a one-sided constraint")
+    km2 = _obs(rows, y1, CITY, "central_city_built_up_area")
+    add(y1, "kongtong", "urban_construction_land", km2 * M2_PER_KM2, SIGMA_BUILT_UP_AREA * km2 * M2_PER_KM2,
+        "plan", "fit", "data/observed.csv 2020,pingliang,central_city_built_up_area (seed plan 1(1).2, 42 km2)",
+        "the central city (Kongtong) built-up area taken as its urban construction land, in m2")
+    plans = read_plans()
+    target = _obs(plans, y1, CITY, "migrants_settled_target_of_previous_plan")
+    first, last = SETTLEMENT_TARGET_YEARS
+    per_year = target / (last - first + 1)
+    add((first + last) // 2, CITY, "settled_migrants", per_year, SIGMA_SETTLEMENT_TARGET * per_year, "target", "fit",
+        "data/plans_and_standards.csv 2020,pingliang,migrants_settled_target_of_previous_plan (2015 plan)",
+        f"the previous plan's {target:,.0f} settled in {first}-{last} as a yearly mean, at mid-period; a target, not a count")
 
     # statistical bulletins after the census: year-end estimates on the 2020 census basis,
     # at face value (the pre-2020 bias came from the 2010 basis drifting; these are re-based)

@@ -13,8 +13,13 @@ Each test returns a `Check(test, figure, status, detail)`: the figure measured, 
   at its DT, against the same method at DT/2, the other fixed-step method (Euler or RK4) at a
   fine DT and a scipy `solve_ivp` reference (DOP853, rtol 1e-10): the largest difference in
   percentage points;
-- behaviour reproduction: data/observed.csv rows that fall inside the run, MAPE and
-  Theil's U^M, U^S, U^C (`simulator.analysis.fitstats`).
+- behaviour reproduction: data/history.csv rows that fall inside the run, MAPE and
+  Theil's U^M, U^S, U^C (`simulator.analysis.fitstats`);
+- the statistical bulletins after the 2020 census (2021, 2022): resident rate, resident
+  population, crude birth and death rates (the year's events over its mean population)
+  against the tolerances of issue 13 (0.3 pp, 0.5%, 1 per mille);
+- Monte Carlo band: the 5-95% band of the resident rate over the scenario's `uncertain:`
+  constants (the calibration's posterior and the estimates) contains the bulletins' rates.
 """
 
 from __future__ import annotations
@@ -51,11 +56,34 @@ IVP_RTOL, IVP_ATOL = 1e-10, 1e-6
 BEHAVIOUR_MAPE = 0.01
 #: data/observed.csv in a checkout (not installed with the package)
 OBSERVED_CSV = data_dir() / "observed.csv"
+#: the calibration data set derived from it (rebased annual estimates; urbsd calibrate)
+HISTORY_CSV = data_dir() / "history.csv"
+#: kinds of history rows the behaviour test leaves out: other areas' figures (proxies), the
+#: previous plan's target, and county shares of the inflated annual estimates
+BEHAVIOUR_SKIP_KINDS = ("context", "target", "estimate share")
 #: the area of data/observed.csv whose rows a model named pingliang* is compared with
 CITY = "pingliang"
 #: the fixed output names of DESIGN.md that rates are read from
 RATE = "urbanization_rate"
 PASS, FAIL, NA = "pass", "fail", "n/a"
+#: the bulletin years after the 2020 census (data/observed.csv, city statistical bulletins)
+BULLETIN_YEARS = (2021, 2022)
+#: bulletin indicator -> (model numerator, model denominator or None, tolerance, kind of
+#: tolerance): issue 13's targets: the rate within 0.3 pp, the population within 0.5%,
+#: crude birth and death rates within 1 per mille (events of the year over its mean population)
+BULLETIN_TOLERANCES = {
+    "urbanization_rate": ("urbanization_rate", None, 0.003, "abs"),
+    "resident_population": ("resident_population", None, 0.005, "rel"),
+    "crude_birth_rate": ("births", "resident_population", 0.001, "abs"),
+    "crude_death_rate": ("deaths", "resident_population", 0.001, "abs"),
+}
+
+
+#: runs and seed of the Monte Carlo band (the explorer's band uses the same number of runs)
+BAND_RUNS = 1000
+BAND_SEED = 0
+#: the band's percentiles
+BAND_PERCENTILES = (5, 95)
 
 
 @dataclass(frozen=True)
@@ -302,19 +330,29 @@ def integration_error_test(model: CompiledModel, params: dict[str, Any]) -> Chec
                  PASS if ok else FAIL, detail)
 
 
-def observed_rows(spec: Any, years: np.ndarray, path: Path = OBSERVED_CSV) -> list[tuple[str, int, float, str]]:
-    """data/observed.csv rows inside the run that name a model variable: (column, year, value, source)."""
+def observed_rows(spec: Any, years: np.ndarray, path: Path | None = None) -> list[tuple[str, int, float, str]]:
+    """data/history.csv rows inside the run that name a model variable: (column, year, value, source).
+
+    The calibration data set (annual estimates rebased on the censuses, data/README.md), not the
+    raw data/observed.csv rows: the pre-2020 annual estimates run up to 280,000 persons above the
+    census, so comparing a run with them measures their bias. Kept: the city's and counties' own
+    figures that are levels at the end of a year (not context rows of other areas, not targets,
+    not shares of estimates, not annual counts or crude rates: the bulletin test has those).
+    """
     if not spec.name.startswith(CITY):
         return []  # the data describe Pingliang; another model has nothing to compare
+    path = HISTORY_CSV if path is None else path
     counties = set(spec.elements("county")) if "county" in spec.dimensions else set()
     names = set(spec.all_names())
     rows = []
     with open(path, encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             year = int(r["year"])
-            if not np.any(np.isclose(years, year)):
+            if not np.any(np.isclose(years, year)) or r["kind"] in BEHAVIOUR_SKIP_KINDS or r["use"] == "alt":
                 continue
             area, ind = r["area"], r["indicator"]
+            if ind.startswith("crude_"):
+                continue
             if area == CITY:
                 column = ind if ind in names and not spec.element(ind).dims else None
             elif area in counties and f"county_{ind}" in names:
@@ -330,13 +368,13 @@ def behaviour_test(model: CompiledModel, run: Run) -> Check:
     """Simulated against observed data inside the run: MAPE and Theil's inequality split."""
     from simulator.analysis.fitstats import fit_statistics
 
-    if not OBSERVED_CSV.is_file():
-        return Check("behaviour reproduction", "data/observed.csv not found", NA,
+    if not HISTORY_CSV.is_file():
+        return Check("behaviour reproduction", "data/history.csv not found", NA,
                      "the data folder is part of a checkout, not of the installed package")
     rows = observed_rows(model.spec, run.times)
     if not rows:
         return Check("behaviour reproduction", "no observed rows inside the run", NA,
-                     f"data/observed.csv holds rows for {CITY} (models named {CITY}*) and its counties")
+                     f"data/history.csv holds rows for {CITY} (models named {CITY}*) and its counties")
     elements = run.elements
     sim, obs = [], []
     for column, year, value, _ in rows:
@@ -357,13 +395,83 @@ def behaviour_test(model: CompiledModel, run: Run) -> Check:
         theil = (f", U^M {g.u_m:.2f} U^S {g.u_s:.2f} U^C {g.u_c:.2f}" if g.n > 1 and g.mse > 0
                  else ", Theil split needs 2+ points" if g.n == 1 else ", exact")
         parts.append(f"{var} (n={g.n}): MAPE {100 * g.mape:.3f}%{theil}")
-    detail = f"{len(rows)} rows of data/observed.csv in {', '.join(map(str, years))}: " + "; ".join(parts)
+    detail = f"{len(rows)} rows of data/history.csv in {', '.join(map(str, years))}: " + "; ".join(parts)
     if years == [int(model.spec.time.start)]:
         detail += ("; these are the initial year's figures, so this checks the initial values, not "
                    "behaviour over time (the 2010-2020 history is fitted by urbsd calibrate)")
     ok = fit.mape <= BEHAVIOUR_MAPE
     return Check("behaviour reproduction", f"MAPE {100 * fit.mape:.3f}% over {fit.n} points (pass <= {100 * BEHAVIOUR_MAPE:g}%)",
                  PASS if ok else FAIL, detail)
+
+
+def _bulletin_value(run: Run, numerator: str, denominator: str | None, year: int) -> float:
+    """The run's figure for a bulletin row: a year-end value, or for a crude rate the
+    year's mean events over its mean population (trapezoid over the saved year ends)."""
+    i = _year_index(run, year)
+    if denominator is None:
+        return float(run.data[numerator][0, i])
+    j = _year_index(run, year - 1)
+    mean = lambda name: 0.5 * float(run.data[name][0, i] + run.data[name][0, j])  # noqa: E731
+    return mean(numerator) / mean(denominator)
+
+
+def bulletin_test(model: CompiledModel, run: Run) -> Check:
+    """The 2021 and 2022 bulletins (published after the 2020 census) against the run."""
+    name = "2021-2022 bulletins"
+    if not OBSERVED_CSV.is_file():
+        return Check(name, "data/observed.csv not found", NA, "the data folder is part of a checkout")
+    names = set(model.spec.all_names())
+    wanted = {k: v for k, v in BULLETIN_TOLERANCES.items() if all(n is None or n in names for n in v[:2])}
+    years = [y for y in BULLETIN_YEARS if np.any(np.isclose(run.times, y)) and np.any(np.isclose(run.times, y - 1))]
+    if not model.spec.name.startswith(CITY) or not wanted or not years:
+        return Check(name, "no bulletin year inside the run", NA, f"the run must cover {BULLETIN_YEARS}")
+    parts, worst, ok = [], 0.0, True
+    with open(OBSERVED_CSV, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["area"] == CITY and r["indicator"] in wanted
+                and int(r["year"]) in years]
+    for r in rows:
+        num, den, tol, kind = wanted[r["indicator"]]
+        year, obs = int(r["year"]), float(r["value"])
+        sim = _bulletin_value(run, num, den, year)
+        err = (sim - obs) / obs if kind == "rel" else sim - obs
+        ok &= abs(err) <= tol
+        worst = max(worst, abs(err) / tol)
+        shown = f"{100 * err:+.2f}%" if kind == "rel" else (
+            f"{100 * err:+.2f} pp" if r["indicator"] == "urbanization_rate" else f"{1000 * err:+.2f} per mille")
+        limit = f"{100 * tol:g}%" if kind == "rel" else (
+            f"{100 * tol:g} pp" if r["indicator"] == "urbanization_rate" else f"{1000 * tol:g} per mille")
+        parts.append(f"{r['indicator']} {year}: {shown} (within {limit})")
+    return Check(name, f"{len(rows)} figures, largest error {worst:.2f} of its tolerance",
+                 PASS if ok and rows else NA if not rows else FAIL, "; ".join(parts))
+
+
+def band_test(scenario: Any) -> Check:
+    """The 5-95% Monte Carlo band of the resident rate contains each bulletin's rate."""
+    from simulator.analysis.montecarlo import monte_carlo
+
+    name = "Monte Carlo band"
+    if not OBSERVED_CSV.is_file():
+        return Check(name, "data/observed.csv not found", NA, "the data folder is part of a checkout")
+    mc = monte_carlo(scenario, BAND_RUNS, BAND_SEED)
+    paths = None if mc is None else mc.series(RATE)
+    if paths is None:
+        return Check(name, "nothing uncertain", NA, "the scenario has no `uncertain:` constants")
+    with open(OBSERVED_CSV, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["area"] == CITY and r["indicator"] == RATE
+                and int(r["year"]) in BULLETIN_YEARS and int(r["year"]) in mc.years]
+    if not scenario.spec.name.startswith(CITY) or not rows:
+        return Check(name, "no bulletin year inside the run", NA, f"the run must cover {BULLETIN_YEARS}")
+    lo_p, hi_p = BAND_PERCENTILES
+    parts, inside = [], 0
+    for r in rows:
+        year, obs = int(r["year"]), float(r["value"])
+        lo, hi = np.nanpercentile(paths[:, mc.years.index(year)], [lo_p, hi_p])
+        inside += bool(lo <= obs <= hi)
+        parts.append(f"{year}: published {100 * obs:.2f}%, band {100 * lo:.2f}-{100 * hi:.2f}%")
+    detail = (f"{BAND_RUNS} runs (seed {BAND_SEED}) over {len(mc.names)} uncertain constants; "
+              + "; ".join(parts))
+    return Check(name, f"{inside} of {len(rows)} published rates inside the {lo_p}-{hi_p}% band",
+                 PASS if inside == len(rows) else FAIL, detail)
 
 
 # --------------------------------------------------------------------------- battery
@@ -385,6 +493,8 @@ def run_battery(scenario: Any, model: CompiledModel | None = None) -> list[Check
         extreme_conditions_test(model, params),
         integration_error_test(model, params),
         behaviour_test(model, saved),
+        bulletin_test(model, saved),
+        band_test(scenario),
     ]
 
 

@@ -33,18 +33,18 @@ def add_parser(sub: Any) -> None:
     cal.add_argument("--holdout-after", type=int, default=None, metavar="YEAR",
                      help="fit only the observations up to YEAR, predict the later ones, and write the "
                      f"out-of-sample table DIR/{HOLDOUT_FILE} (no scenario is written)")
-    cal.add_argument("--walkers", type=int, default=None, metavar="N", help="emcee walkers (default: the spec's, 32)")
-    cal.add_argument("--steps", type=int, default=None, metavar="N", help="emcee steps (default: the spec's, 2000)")
+    cal.add_argument("--walkers", type=int, default=None, metavar="N", help="emcee walkers (default: the spec's posterior.walkers; 32 if unset)")
+    cal.add_argument("--steps", type=int, default=None, metavar="N", help="emcee steps (default: the spec's posterior.steps; 2000 if unset)")
     cal.add_argument("--draws", type=int, default=None, metavar="N",
-                     help="posterior draws kept after burn-in and thinning (default: the spec's, 2000)")
+                     help="posterior draws kept after burn-in and thinning (default: the spec's posterior.draws; 2000 if unset)")
     cal.add_argument("--seed", type=int, default=None, metavar="S",
-                     help="seed of the search and the sampler (default: the spec's, 0)")
+                     help="seed of the search and the sampler (default: the spec's; 0 if unset)")
     cal.add_argument("--no-posterior", action="store_true",
                      help="MAP fit only; the posterior file is not written")
     cal.add_argument("--samples", type=int, default=None, metavar="N",
-                     help="runs of the coarse Sobol search (default: the spec's, 2048)")
+                     help="runs of the coarse Sobol search (default: the spec's fit.search; 2048 if unset)")
     cal.add_argument("--starts", type=int, default=None, metavar="K",
-                     help="least-squares starts from the K best search points (default: the spec's, 3)")
+                     help="least-squares starts from the K best search points (default: the spec's fit.starts; 3 if unset)")
     cal.add_argument("--report", default=None, metavar="FILE", help="also write the fit report as Markdown to FILE")
     cal.add_argument("--progress", action="store_true", help="show the sampler's progress bar")
 
@@ -195,8 +195,10 @@ def print_summary(outcome: dict[str, Any], file: Any) -> None:
         print(f"  out of sample {c['series']} {c['year']}: observed {c['observed']:.6g}, predicted "
               f"{c['simulated']:.6g} ({c['z']:+.2f} sigma)", file=file)
     for b in run.bounds:
-        print(f"  bound {b['series']} {b['year']}: {b['simulated']:.6g} "
-              f"{'holds' if b['holds'] else 'VIOLATED'}", file=file)
+        sign = ">=" if b["bound"] == "lower" else "<="
+        verdict = "holds" if b["holds"] else f"violated by {abs(b['error']):.3g} ({abs(b['z']):.2f} sigma)"
+        print(f"  bound {b['series']} {b['year']} {sign} {b['observed']:.6g}: {b['simulated']:.6g} {verdict}",
+              file=file)
     if result.at_bound:
         print(f"  at a bound: {', '.join(result.at_bound)}", file=file)
     if post is not None:

@@ -16,7 +16,9 @@ loaded with ctypes, and called with a batch of runs.
   the cache and moves the library into place with `os.replace` (atomic; two processes building
   the same kernel at once both succeed, and a lock makes the second wait for the first). A
   cache folder that cannot be written: the build goes to a temporary folder, after a one-line
-  notice.
+  notice. Loading a library marks it used (its modification time); each new build deletes the
+  libraries (with their C and lock files) not used for `CACHE_KEEP_DAYS` days and, past
+  `CACHE_KEEP_MAX` libraries, the least recently used, so edited models do not pile up.
 - **In process**: a loaded kernel is kept on its `CompiledModel` per set of time-series
   constants, so a second run in the same process costs only the call.
 """
@@ -52,6 +54,11 @@ FLAGS = ("-O2", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-f
 NATIVE = "-march=native"
 #: seconds a build may take before it counts as failed
 BUILD_TIMEOUT = 600
+#: a cached library not loaded for this many days is deleted by the next build (estimate: a
+#: month keeps every model a user works with; a rebuild costs about 2 s)
+CACHE_KEEP_DAYS = 30
+#: at most this many libraries stay in the cache (about 120 KiB each for the shipped model)
+CACHE_KEEP_MAX = 64
 
 _NOTICES: set[str] = set()
 
@@ -204,9 +211,12 @@ def load_or_build(source: KernelSource) -> Kernel:
     path = folder / name
     if path.is_file():
         try:
-            return Kernel(source, path, 0.0)
+            kernel = Kernel(source, path, 0.0)
         except OSError:
             pass  # a damaged file: build it again
+        else:
+            _mark_used(path)
+            return kernel
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-", delete=True)
@@ -218,7 +228,38 @@ def load_or_build(source: KernelSource) -> Kernel:
     with _Lock(folder / (name + ".lock")):
         if path.is_file():
             return Kernel(source, path, 0.0)
-        return _build_in(folder, source, compiler, name, keep=True)
+        kernel = _build_in(folder, source, compiler, name, keep=True)
+    prune_cache(folder, keep=path)
+    return kernel
+
+
+def _mark_used(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # a read-only cache: the library is used all the same
+
+
+def prune_cache(folder: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Delete the cached libraries of `folder` not used for CACHE_KEEP_DAYS, and the least recently
+    used beyond CACHE_KEEP_MAX, with their C and lock files; never `keep`. Returns the deleted libraries."""
+    now = time.time() if now is None else now
+    found = []
+    for lib in folder.glob("urbsd_*" + keep.suffix):
+        try:
+            found.append((lib.stat().st_mtime, lib))
+        except OSError:
+            continue  # deleted meanwhile by another process
+    found.sort(reverse=True)  # most recently used first
+    old = [lib for i, (used, lib) in enumerate(found)
+           if lib != keep and (now - used > CACHE_KEEP_DAYS * 86400 or i >= CACHE_KEEP_MAX)]
+    for lib in old:
+        for path in (lib, lib.with_suffix(".c"), lib.with_name(lib.name + ".lock")):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+    return old
 
 
 def _build_in(folder: Path, source: KernelSource, compiler: Compiler, name: str, keep: bool) -> Kernel:

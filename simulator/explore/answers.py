@@ -95,36 +95,26 @@ def run_answer(scenario: Any, model: Any) -> dict[str, Any]:
 
 def band_answer(scenario: Any, runs: int, seed: int) -> dict[str, Any]:
     """The Monte Carlo band of the scenario's `uncertain:` constants (one vectorized batch of `runs`)."""
-    from simulator.analysis.sampling import sampling_groups, to_values, unit_samples
-    from simulator.analysis.sensitivity import column_name, target_probabilities
-    from simulator.analysis.sweep import ModelEvaluator
+    from simulator.analysis.montecarlo import monte_carlo
+    from simulator.analysis.sensitivity import target_probabilities
 
-    names = list(scenario.uncertain)
-    if not names:
+    mc = monte_carlo(scenario, runs, seed)
+    if mc is None:
         return {"available": False, "runs": 0, "seed": seed, "names": []}
-    spec = scenario.spec
-    dists = [scenario.uncertain[n] for n in names]
-    consts = [spec.constants[n.split("[", 1)[0]] for n in names]  # a posterior column may be name[element]
-    bounds = [tuple(c.bounds) if c.bounds is not None else None for c in consts]
-    groups = sampling_groups(names, dists)  # as urbsd sweep: a posterior block is one input (joint rows)
-    values = to_values(unit_samples("mc", runs, len(groups), seed), dists, bounds, groups)
-    evaluator = ModelEvaluator(scenario, tuple(names))
-    outputs = evaluator(values)
-    columns = evaluator.column_names
     bands: dict[str, dict[str, list[float | None]]] = {}
     for var in PATHS:
-        cols = [columns.index(column_name(var, y)) for y in evaluator.years if column_name(var, y) in columns]
-        if len(cols) != len(evaluator.years):
+        paths = mc.series(var)
+        if paths is None:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            qs = np.nanpercentile(outputs[:, cols], PERCENTILES, axis=0)
+            qs = np.nanpercentile(paths, PERCENTILES, axis=0)
         bands[var] = {f"p{p}": _finite(q) for p, q in zip(PERCENTILES, qs)}
-    probabilities = target_probabilities(outputs, columns, scenario.targets)
+    probabilities = target_probabilities(mc.outputs, mc.columns, scenario.targets)
     for p in probabilities:
         p["median"] = p["median"] if math.isfinite(p["median"]) else None
-    return {"available": True, "runs": int(runs), "seed": int(seed), "names": names,
-            "years": [int(y) for y in evaluator.years], "bands": bands, "targets": probabilities}
+    return {"available": True, "runs": int(runs), "seed": int(seed), "names": mc.names,
+            "years": mc.years, "bands": bands, "targets": probabilities}
 
 
 # --------------------------------------------------------------------------- history

@@ -200,9 +200,10 @@ def apply_settings(base: Scenario, raw: dict[str, Any]) -> tuple[Scenario, dict[
     canonical: dict[str, Any] = {}
     for name, value in raw.items():
         out.params[name], canonical[name] = resolve_set(name, value, base.spec, REQUEST)
-    out.uncertain = {k: v for k, v in base.uncertain.items() if k not in raw}
+    out.uncertain = {k: v for k, v in base.uncertain.items() if k.split("[", 1)[0] not in raw}
     resolved = copy.deepcopy(base.resolved)
     resolved["set"] = {**resolved.get("set", {}), **canonical}
-    resolved["uncertain"] = {k: v for k, v in resolved.get("uncertain", {}).items() if k not in raw}
+    resolved["uncertain"] = {k: v for k, v in resolved.get("uncertain", {}).items()
+                             if k.split("[", 1)[0] not in raw}
     out.resolved = resolved
     return out, canonical

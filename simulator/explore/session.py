@@ -154,9 +154,7 @@ class Explorer:
             "counties": counties,
             "history": self.history,
             "band": {"runs": self.band_runs, "seed": self.band_seed,
-                     "uncertain": [{"name": n, "label": {"zh": spec.constants[n].label.zh,
-                                                         "en": spec.constants[n].label.en}}
-                                   for n in sc.uncertain]},
+                     "uncertain": [{"name": n, "label": _uncertain_label(spec, n)} for n in sc.uncertain]},
         }
 
     def page_text(self) -> str:
@@ -207,3 +205,12 @@ class Explorer:
 
                 self._font = cached_subset(self.page_text(), font_subset_woff2, self.font_cache)
             return self._font
+
+
+def _uncertain_label(spec: Any, name: str) -> dict[str, str]:
+    """The label of an uncertain input; a posterior column `constant[element]` is labelled as
+    its constant with the element after it."""
+    base, _, element = name.partition("[")
+    label = spec.constants[base].label
+    suffix = f" [{element}" if element else ""
+    return {"zh": label.zh + suffix, "en": label.en + suffix}

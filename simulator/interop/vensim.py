@@ -11,7 +11,9 @@ for two dims), time-series levers `WITH LOOKUP(Time, (...))` (linear between the
 beyond them, as urbsd's TimeSeries). Units, bounds (as Vensim ranges), labels, docs and sources
 go into each equation's units and comment. The run's INITIAL TIME, FINAL TIME, TIME STEP and
 SAVEPER close the file. PySD 3.14 reads and runs the result (tests/interop/test_export*.py hold
-it to urbsd's Euler run).
+it to urbsd's Euler run). PySD writes constant arrays and lookup points into its Python model
+with numpy's default print precision, 8 decimals: translate under
+`numpy.printoptions(floatmode="unique")` to keep every digit the export writes.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ explicit `<xpts>`, arrays as `<dimensions>` with one `<element subscript="a,b">`
 where a variable has per-element equations, a shift or subscripted constant values. Sums over a
 dimension are `SUM(x[county, *])` (the XMILE standard); PySD 3.14 cannot parse the `*`
 wildcard, so `array_sum="pysd"` writes `SUM(x[county, age!])` instead, the only difference
-(docs/export.md).
+(docs/export.md). Dimension and element names are written with a space for `_` in the XML
+attributes (`<elem name="a15 29">`) and with `_` in equations (`x[a15_29]`), XMILE's spelling of
+one name; PySD finds an element only so.
 """
 
 from __future__ import annotations
@@ -59,20 +61,28 @@ def _gf(parent: ET.Element, xs: Any, ys: Any, name: str | None = None) -> ET.Ele
     return gf
 
 
+def _xml_name(name: str) -> str:
+    """A dimension or element name as an XML attribute writes it: XMILE treats `_` and space as
+    the same character, writes a space in attributes and `_` in equations (XMILE 1.0, 3.2.2).
+    PySD relies on it: it reads `x[a15_29]` in an equation as the element `a15 29` but takes
+    `<elem name>` and `<element subscript>` as written, so `a15_29` there would not match."""
+    return name.replace("_", " ")
+
+
 def _variable(parent: ET.Element, tag: str, name: str, dims: list[str], eqn: str | None) -> ET.Element:
     var = _sub(parent, tag, name=name)
     if dims:
         d = _sub(var, "dimensions")
         for dim in dims:
-            _sub(d, "dim", name=dim)
+            _sub(d, "dim", name=_xml_name(dim))
     if eqn is not None:
         _sub(var, "eqn", eqn)
     return var
 
 
 def _subscript(dims: list[str], cell: dict[str, str]) -> str:
-    """An element's subscript as PySD reads it: comma-separated, no spaces."""
-    return ",".join(cell[d] for d in dims)
+    """An element's subscript as PySD reads it: comma-separated, no spaces after the commas."""
+    return ",".join(_xml_name(cell[d]) for d in dims)
 
 
 def _elements(var: ET.Element, dims: list[str], equations: list[tuple[dict[str, str], str]]) -> None:
@@ -114,9 +124,9 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
     _sub(sim, "dt", number(t.dt if dt is None else dt))
     dims_el = _sub(root, "dimensions")
     for dname, dim in spec.dimensions.items():
-        d = _sub(dims_el, "dim", name=dname)
+        d = _sub(dims_el, "dim", name=_xml_name(dname))
         for e in dim.elements:
-            _sub(d, "elem", name=e)
+            _sub(d, "elem", name=_xml_name(e))
     model = _sub(root, "model")
     variables = _sub(model, "variables")
 

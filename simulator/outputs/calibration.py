@@ -118,7 +118,7 @@ def calibration_yaml(run: CalibrationRun, data_files: Sequence[str], model_ref: 
     for b in run.bounds:
         sign = ">=" if b["bound"] == "lower" else "<="
         lines.append(f"# Bound: {b['series']} {b['year']} {sign} {b['observed']:.6g}: "
-                     f"simulated {b['simulated']:.6g} ({'holds' if b['holds'] else 'violated'})")
+                     f"simulated {b['simulated']:.6g} ({'holds' if b['holds'] else 'violated by %.3g, %.2f sigma' % (abs(b['error']), abs(b['z']))})")
     if run.result.at_bound:
         lines.append(f"# At a bound: {', '.join(run.result.at_bound)}")
     lines += _posterior_line(run, posterior_file)

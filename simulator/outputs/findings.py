@@ -290,7 +290,8 @@ def land_sentence(item: ReportItem, lang: str) -> str | None:
     if not land or item.land_band is None:
         return None
     b0, b1 = item.land_band
-    outside = [e for e, v in land.items() if not b0 <= v <= b1]
+    # judged on the figure as printed, so the sentence never calls 115.0 outside a band ending at 115
+    outside = [e for e, v in land.items() if not b0 <= round(v, 1) <= b1]
     sep = "、" if lang == "zh" else ", "
     key = "land_out" if outside else "land_in"
     return TEXT[lang][key].format(year=final["year"], low=f"{min(land.values()):.1f}", high=f"{max(land.values()):.1f}",

@@ -96,7 +96,11 @@ _FIXED = {
     "scenario": ({"zh": "情景", "en": "Scenario"}, {"zh": "", "en": ""}),
     "label_zh": ({"zh": "情景名称（中文）", "en": "Scenario name (Chinese)"}, {"zh": "", "en": ""}),
     "label_en": ({"zh": "情景名称（英文）", "en": "Scenario name (English)"}, {"zh": "", "en": ""}),
+    "inert": ({"zh": "政策无效（两项城镇化率变化均不足0.1个百分点）",
+               "en": "Inert (neither rate moves by 0.1 pp)"}, {"zh": "", "en": ""}),
 }
+_EFFECT = {"zh": "{label}较参照情景变化 {year}年", "en": "Change in {label} from the reference, {year}"}
+_PP = {"zh": "百分点", "en": "percentage points"}
 _FIRST_YEAR = {"zh": "首次达到目标年份：{name} ≥ {value}", "en": "First year at or above target: {name} ≥ {value}"}
 _IN_YEAR = {"zh": "{label} {year}年", "en": "{label}, {year}"}
 _SUBSCRIPT = {"zh": "{label}（{element}）", "en": "{label} ({element})"}
@@ -104,6 +108,7 @@ _SUBSCRIPT = {"zh": "{label}（{element}）", "en": "{label} ({element})"}
 _SUBSCRIPTED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<element>[^\[\]]+)\]$")
 _WITH_YEAR = re.compile(r"^(?P<base>.+)_(?P<year>\d{4})$")
 _FIRST = re.compile(r"^first_year_(?P<indicator>.+)>=(?P<value>[^>=]+)$")
+_EFFECT_COL = re.compile(r"^effect_(?P<base>.+)_(?P<year>\d{4})_pp$")
 
 
 def check_lang(lang: str) -> str:
@@ -238,6 +243,9 @@ def comparison_label(spec: Any, column: str, lang: str,
             except ValueError:
                 pass
         return _FIRST_YEAR[lang].format(name=name, value=value)
+    m = _EFFECT_COL.match(column)
+    if m:
+        return _EFFECT[lang].format(label=_indicator_label(spec, m["base"], lang, indicators), year=m["year"])
     m = _WITH_YEAR.match(column)
     if m:
         label = _indicator_label(spec, m["base"], lang, indicators)
@@ -254,6 +262,8 @@ def comparison_unit(spec: Any, column: str, lang: str,
         return _FIXED[column][1][lang]
     if _FIRST.match(column):
         return _TIME[1][lang]
+    if _EFFECT_COL.match(column):
+        return _PP[lang]
     m = _WITH_YEAR.match(column)
     if m:
         unit = _indicator_unit(spec, m["base"], lang, indicators)

@@ -70,6 +70,15 @@ def model_markdown(spec: "ModelSpec") -> str:
     return doc.render()
 
 
+def notes_path(model_path: Path | None) -> Path | None:
+    """The model's hand-written notes beside its file (`pingliang.yaml` -> `pingliang.notes.md`),
+    included in its documentation after the header; None when there are none."""
+    if model_path is None:
+        return None
+    path = Path(model_path).with_suffix(".notes.md")
+    return path if path.is_file() else None
+
+
 def display_path(path: Path) -> str:
     """`models/<name>` for a bundled model file, else the file name (no machine-specific paths)."""
     path = Path(path)
@@ -228,7 +237,8 @@ class _Doc:
             f"| version | {_cell(spec.version) or '-'} |",
             f"| time | {_num(t.start)} to {_num(t.stop)} (years); dt {_num(t.dt)} year; saved every "
             f"{_num(t.saveper)} year |",
-            "| integration | Euler (Vensim's default) or RK4 (`urbsd run --method rk4`) |",
+            f"| integration | {'RK4' if t.method == 'rk4' else 'Euler'} (the model's `time.method`; "
+            "`urbsd run --method euler|rk4` overrides it) |",
             f"| dimensions | {dims} |",
             f"| elements | {counts} |",
             "| units | every equation is checked for dimensional consistency when the model loads "
@@ -237,6 +247,10 @@ class _Doc:
         ]
         if spec.doc:
             lines += [_cell(spec.doc), ""]
+        notes = notes_path(spec.path)
+        if notes is not None:
+            lines += [f"<!-- from {notes.name}, the model's hand-written notes -->",
+                      notes.read_text(encoding="utf-8").strip(), ""]
         if levers:
             lines += ["Policy levers (constants that scenario files usually set): "
                       + ", ".join(self.link(n) for n in levers) + ".", ""]

@@ -3,7 +3,8 @@ one `urbsd calibrate` writes beside scenarios/calibration.yaml).
 
 The file is CSV of numbers (no quoting): lines starting with `#` are comments; then a header `draw` (optional),
 one column per constant (`name`, or `name[element]` for one element of a subscripted
-constant) and `log_prob` (optional, ignored); then one row of numbers per draw.
+constant; a constant is given whole or by element, not both) and `log_prob` (optional,
+ignored); then one row of numbers per draw.
 
 Scenario files are shared between strangers, so the path is held on a short leash: a
 relative path without `..`, inside the folder of the scenario file that names it (the
@@ -142,8 +143,14 @@ def read_posterior(raw: Any, folder: Path, spec: Any, file: str) -> JointSample:
                 if not math.isfinite(x):
                     raise one_line_error(file, "uncertain.posterior", f"{ref!r} line {line}, column {header[k]}: "
                                                                       "not a finite number")
+    first: dict[str, str] = {}  # constant -> its first column (the whole constant, or one element)
     for j, name in enumerate(names):
-        base, _ = _column(name, spec, file, f"uncertain.posterior ({ref} column {name})")
+        base, element = _column(name, spec, file, f"uncertain.posterior ({ref} column {name})")
+        other = first.setdefault(base, name)
+        if other != name and (element is None or "[" not in other):
+            raise one_line_error(file, "uncertain.posterior",
+                                 f"{ref!r}: columns {other} and {name} both give {base}; give the whole "
+                                 "constant or its elements, not both")
         b = bounds_of(spec.constants[base])
         if b is not None:
             bad = np.nonzero((values[:, j] < b[0]) | (values[:, j] > b[1]))[0]

@@ -247,7 +247,14 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
                  if c not in layer.posterior_drop and column_constant(c) not in layer.posterior_drop
                  and c not in uncertain and column_constant(c) not in uncertain]
         for j in drawn:
-            uncertain[joint.columns[j]] = Distribution("posterior", joint=joint, column=j)
+            col, base = joint.columns[j], column_constant(joint.columns[j])
+            if col != base and isinstance(params.get(base), TimeSeries):
+                # a drawn element replaces one entry of the constant's value; a time series has none
+                raise one_line_error(layer.uncertain["posterior"][1], "uncertain.posterior",
+                                     f"{joint.file!r} column {col}: {base} is set as a time series (in "
+                                     f"{layer.set[base][1]}); a column for one element needs the constant set as "
+                                     "numbers (or give a column for the whole constant)")
+            uncertain[col] = Distribution("posterior", joint=joint, column=j)
         canon_unc["posterior"] = {"file": joint.file, "sha256": joint.sha256, "rows": joint.rows,
                                   "columns": [joint.columns[j] for j in drawn]}
 

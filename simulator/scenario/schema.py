@@ -100,7 +100,9 @@ class Distribution:
     `dist` is one of uniform (low, high), normal (mean, sd), triangular (low, mode, high)
     or discrete (values, optional weights), or `posterior`: column `column` of the joint
     draws `joint` (sweeps sample whole rows of it; alone, its ppf is the column's empirical
-    quantile). For a county constant the sampled number is used for every county.
+    quantile). For a county constant the sampled number is used for every county; a
+    posterior column `name[element]` sets that element only (the others keep the value the
+    scenario sets, so that value may not be a time series).
     """
 
     dist: str

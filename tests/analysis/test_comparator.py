@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from simulator.analysis import comparator as un
 from simulator.cli import main
+from simulator.scenario.resolve import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,8 +105,11 @@ def test_run_reports_the_comparator(tmp_path, capsys):
     summary = json.loads((tmp_path / "baseline" / "summary.json").read_text(encoding="utf-8"))
     c = summary["comparator"]
     assert c["available"] and set(c["projected"]) == {"2025", "2030", "2035"}
-    assert list(c["series"]) == [str(y) for y in range(summary["time"]["start"], summary["time"]["stop"] + 1)]
-    assert c == json.loads(json.dumps(un.comparator_summary(range(2020, 2036))))
+    run_years = range(int(summary["time"]["start"]), int(summary["time"]["stop"]) + 1)
+    time = load_scenario().spec.time  # the whole run, from the model's start (not the plan start)
+    assert (run_years[0], run_years[-1]) == (int(time.start), int(time.stop))
+    assert list(c["series"]) == [str(y) for y in run_years]
+    assert c == json.loads(json.dumps(un.comparator_summary(run_years)))
     assert (tmp_path / "baseline" / "charts" / "urbanization.png").stat().st_size > 10_000
 
 

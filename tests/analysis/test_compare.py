@@ -199,3 +199,27 @@ def test_cli_compare_xlsx_matches_the_csv(tmp_path):
     j = list(heads.iloc[2]).index("urbanization_rate_2025")
     assert heads.iloc[0, j].startswith("Resident urbanization rate") and "share" in str(heads.iloc[1, j])
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in "".join(map(str, heads.iloc[0])))
+
+
+def test_a_scenario_whose_levers_do_not_move_the_rates_is_marked_inert(tmp_path):
+    base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    spec = base.spec
+    lever = next(n for n, c in spec.constants.items() if c.lever and not c.dims)
+    same = tmp_path / "same.yaml"  # sets a lever to its own value: moves nothing
+    same.write_text(f"name: same\nlabel: {{zh: 同, en: Same}}\nmodel: pingliang\nextends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                    f"set:\n  {lever}: {spec.constants[lever].value}\n", encoding="utf-8")
+    moved = tmp_path / "moved.yaml"  # settles every migrant who wants to: moves the hukou rate
+    moved.write_text(f"name: moved\nlabel: {{zh: 动, en: Moved}}\nmodel: pingliang\nextends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                     "set:\n  hukou_openness: 1.0\n  residence_permit_access: 1.0\n", encoding="utf-8")
+    comp = compare_scenarios([base, load_scenario(same), load_scenario(moved)])
+    rows = {r["scenario"]: r for r in comp.rows}
+    last = comp.years[-1]
+    assert rows["baseline"]["inert"] is None and rows["baseline"][f"effect_urbanization_rate_{last}_pp"] is None
+    assert rows["same"]["inert"] == "yes" and rows["same"][f"effect_urbanization_rate_{last}_pp"] == 0.0
+    assert rows["moved"]["inert"] == "no"
+    hukou = rows["moved"][f"effect_hukou_urbanization_rate_{last}_pp"]
+    assert hukou == pytest.approx(100 * (rows["moved"][f"hukou_urbanization_rate_{last}"]
+                                         - rows["baseline"][f"hukou_urbanization_rate_{last}"]))
+    assert abs(hukou) >= 0.1
+    text = format_table(comp)
+    assert "inert" in text and "+0.00" in text

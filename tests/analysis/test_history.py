@@ -30,7 +30,7 @@ def test_history_file_is_derived_from_observed():
 
 def test_every_row_has_a_positive_sigma_and_a_source(hist):
     for key, r in hist.items():
-        assert r["sigma"] > 0 and r["source"].startswith("data/observed.csv"), key
+        assert r["sigma"] > 0 and r["source"].startswith(("data/observed.csv", "data/plans_and_standards.csv")), key
 
 
 def test_bias_ratio_is_one_at_the_census_and_matches_the_2019_excess(rows):
@@ -50,7 +50,7 @@ def test_rebased_points_lie_between_face_value_and_census_path(rows, hist):
     r14 = hist[(2014, "pingliang", "urbanization_rate")]
     f14 = h._obs(rows, 2014, "pingliang", "urbanization_rate")
     assert abs(r14["value"] - f14) <= r14["sigma"] + 1e-4
-    shares = [r["value"] for k, r in hist.items() if k[0] == 2018]
+    shares = [r["value"] for k, r in hist.items() if k[0] == 2018 and k[2] == "resident_population_share"]
     assert sum(shares) == pytest.approx(1, abs=1e-4)
 
 

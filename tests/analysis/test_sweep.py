@@ -96,7 +96,21 @@ def test_sweep_target_probability_equals_a_hand_count_over_direct_runs(baseline,
     probe = run_sweep(baseline, "mc", 300, seed=7, chunk_size=128, progress=False)
     kongtong = baseline.spec.elements("county").index("kongtong")
     median_2030 = float(np.median(probe.outputs[:, probe.columns.index("urbanization_rate@2030")]))
-    params = {**baseline.params, **{n: probe.values[:, j] for j, n in enumerate(probe.names)}}
+    # the direct runs set the sampled values themselves (not through the sweep's evaluator);
+    # a posterior column `name[element]` sets one element of a county constant
+    params = dict(baseline.params)
+    counties = baseline.spec.elements("county")
+    for j, n in enumerate(probe.names):
+        base, _, element = n.partition("[")
+        if element:
+            if np.ndim(params.get(base)) < 2:  # the scenario's (or the model's) value in every run
+                value = params.get(base, baseline.spec.constants[base].value)
+                row = [value[c] for c in counties] if isinstance(value, dict) else value
+                params[base] = np.tile(np.asarray(row, dtype=float), (probe.runs, 1))
+            params[base][:, counties.index(element.rstrip("]"))] = probe.values[:, j]
+        else:
+            params[n] = probe.values[:, j]
+    assert any("[" in n for n in probe.names)  # the element-wise path above is exercised
     run = simulate(compiled(baseline.spec), params, n_runs=probe.runs,
                    outputs=["urbanization_rate", "county_urbanization_rate"])
     y2030, y2035 = list(run.times).index(2030), list(run.times).index(2035)
@@ -241,7 +255,7 @@ def test_cli_sweep_writes_files_and_reruns_bit_identically(baseline, tmp_path, c
     import pandas as pd
 
     table = pd.read_parquet(folder / "samples.parquet")
-    assert len(table) == runs and "rural_urban_migration_base_rate" in table
+    assert len(table) == runs and "rural_to_town_rate" in table and "county_town_pull[kongtong]" in table
     indices = pd.read_csv(folder / "indices.csv")
     assert {"output", "parameter", "S1", "S1_conf", "ST", "ST_conf"} <= set(indices.columns)
 

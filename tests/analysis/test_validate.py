@@ -43,12 +43,18 @@ def by_test(checks):
 def test_baseline_passes_every_test(baseline_checks):
     checks = by_test(baseline_checks)
     assert list(checks) == ["dimensional consistency", "people conserved", "non-negative stocks",
-                            "extreme conditions", "integration error", "behaviour reproduction"]
+                            "extreme conditions", "integration error", "behaviour reproduction",
+                            "2021-2022 bulletins", "Monte Carlo band"]
     assert {c.test: c.status for c in baseline_checks} == {t: V.PASS for t in checks}
     assert "max relative error" in checks["people conserved"].figure
     assert "pp in 2035" in checks["integration error"].figure
     assert "solve_ivp" in checks["integration error"].detail
     assert "2020" in checks["behaviour reproduction"].detail
+    assert all(f"{name} {year}" in checks["2021-2022 bulletins"].detail
+               for name in ("urbanization_rate", "resident_population", "crude_birth_rate", "crude_death_rate")
+               for year in (2021, 2022))
+    assert "2 of 2 published rates inside the 5-95% band" == checks["Monte Carlo band"].figure
+    assert "2022: published 46.79%" in checks["Monte Carlo band"].detail
 
 
 def test_cli_validate_baseline(tmp_path, capsys):

@@ -69,7 +69,7 @@ def with_previous_run(work: Path, toy_results: Path) -> None:
     shutil.copytree(toy_results, work / "results")
 
 
-def check_outputs(folder: Path) -> tuple[pd.DataFrame, dict]:
+def check_outputs(folder: Path, first_year: int = 2020) -> tuple[pd.DataFrame, dict]:
     assert (folder / "timeseries.csv").is_file()
     assert (folder / "summary.json").is_file()
     png = folder / "charts" / "urbanization.png"
@@ -77,7 +77,7 @@ def check_outputs(folder: Path) -> tuple[pd.DataFrame, dict]:
     frame = pd.read_csv(folder / "timeseries.csv")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert frame.columns[0] == "time"
-    assert frame["time"].tolist() == list(range(2020, 2036))
+    assert frame["time"].tolist() == list(range(first_year, 2036))
     for name in REQUIRED:
         assert name in frame.columns, name
     # every target in summary.json is the CSV's value in that year, exactly
@@ -171,11 +171,14 @@ def test_run_baseline_default(tmp_path):
     """`urbsd run` with no scenario runs the bundled baseline into ./results/baseline."""
     r = urbsd("run", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    frame, summary = check_outputs(tmp_path / "results" / "baseline")
+    frame, summary = check_outputs(tmp_path / "results" / "baseline", first_year=2010)
     assert summary["scenario"]["name"] == "baseline"
     assert {(t["indicator"], t["year"]) for t in summary["targets"]} >= {
         ("urbanization_rate", 2025), ("urbanization_rate", 2035)}
-    assert frame["urbanization_rate"].iloc[0] == pytest.approx(0.4477, abs=0.005)
+    # one run from 2010 (derived rate 29.9%) through the 2020 census (44.77%), both fitted
+    rate = frame.set_index("time")["urbanization_rate"]
+    assert rate[2010] == pytest.approx(0.2991, abs=0.03)  # derived 2010 rate, sigma 3 pp
+    assert rate[2020] == pytest.approx(0.4477, abs=0.005)
     # the county map beside the urbanization chart, listed on the screen
     charts = tmp_path / "results" / "baseline" / "charts"
     assert (charts / "county-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -183,7 +186,7 @@ def test_run_baseline_default(tmp_path):
     assert "charts/county-map.png, charts/county-map.svg}" in r.stdout
 
 
-@pytest.mark.parametrize("year", ["2035", "2019"])
+@pytest.mark.parametrize("year", ["2035", "2009"])
 def test_run_map_from_outside_the_run_is_one_line_and_writes_nothing(tmp_path, year):
     r = urbsd("run", "--map-from", year, cwd=tmp_path)
     assert r.returncode == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,31 @@ def test_the_cache_is_reused_and_an_edited_model_recompiles(tmp_path, monkeypatc
     assert edited.kernels[frozenset()].build_seconds > 0
     libraries = sorted(p.name for p in (tmp_path / "cache").iterdir() if p.suffix in (".so", ".dylib", ".dll"))
     assert len(libraries) == 2 and not any(p.name.startswith(".build") for p in (tmp_path / "cache").iterdir())
+
+
+def test_a_build_prunes_kernels_unused_for_a_month_and_beyond_the_cap(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(K.ENV_CACHE, str(cache))
+    cache.mkdir()
+    now = time.time()
+    stale, recent = [], []
+    for i in range(3):  # two old libraries and one used yesterday, each with its C and lock file
+        lib = cache / f"urbsd_{i:032x}.so"
+        for path in (lib, lib.with_suffix(".c"), lib.with_name(lib.name + ".lock")):
+            path.write_bytes(b"")
+        age = 86400 * (K.CACHE_KEEP_DAYS + 1 if i < 2 else 1)
+        os.utime(lib, (now - age, now - age))
+        (stale if i < 2 else recent).append(lib)
+    built = _toy(tmp_path, 1.5)
+    simulate(built)
+    assert built.kernels[frozenset()].build_seconds > 0
+    left = sorted(p.name for p in cache.iterdir())
+    assert not any(lib.name in left or lib.with_suffix(".c").name in left for lib in stale)
+    assert recent[0].name in left and built.kernels[frozenset()].path.name in left
+    # past the cap the least recently used go, the one just built stays
+    monkeypatch.setattr(K, "CACHE_KEEP_MAX", 1)
+    gone = K.prune_cache(cache, keep=built.kernels[frozenset()].path, now=now)
+    assert gone == [recent[0]] and built.kernels[frozenset()].path.is_file()
 
 
 def test_a_cache_folder_that_cannot_be_written_compiles_in_a_temporary_folder(tmp_path, monkeypatch, capsys):

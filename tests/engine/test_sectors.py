@@ -14,7 +14,7 @@ from simulator.engine.load import load_model
 from simulator.engine.sectors import run_sector, sector_inputs, sector_members
 from simulator.errors import InputError
 
-SECTORS = ["population", "migration", "hukou", "land", "services", "jobs"]
+SECTORS = ["context", "population", "hukou", "migration", "land", "services", "jobs"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,9 @@ def test_a_sector_alone_reproduces_the_full_run(shipped, sector):
     for name in members:
         np.testing.assert_allclose(alone.data[name], full.data[name], rtol=1e-12, atol=0, err_msg=name)
     inputs = sector_inputs(spec, sector)
-    assert inputs and not set(inputs) & set(members)
+    assert not set(inputs) & set(members)
+    # only the exogenous context (national series, time paths) reads nothing from the others
+    assert bool(inputs) == (sector != "context")
 
 
 def test_a_sector_alone_follows_its_inputs_not_the_model(shipped):

@@ -109,7 +109,7 @@ def test_requests_are_checked_exactly_like_api_overrides(baseline_explorer, data
 def test_apply_settings_leaves_the_base_alone(baseline_explorer):
     base = baseline_explorer.scenario
     before = (dict(base.params), dict(base.uncertain), base.sha256, repr(base.resolved))
-    apply_settings(base, {"central_city_pull": 2.0, "rural_urban_migration_base_rate": 0.02})
+    apply_settings(base, {"central_city_pull": 2.0, "rural_to_town_rate": 0.02})
     assert (dict(base.params), dict(base.uncertain), base.sha256, repr(base.resolved)) == before
 
 
@@ -119,10 +119,15 @@ def test_setting_an_uncertain_constant_fixes_it():
     from simulator.scenario.resolve import load_scenario
 
     base = load_scenario()
-    got, _ = apply_settings(base, {"rural_urban_migration_base_rate": 0.02})
-    assert "rural_urban_migration_base_rate" not in got.uncertain
-    assert "rural_urban_migration_base_rate" not in got.resolved["uncertain"]
-    assert math.isclose(got.params["rural_urban_migration_base_rate"], 0.02)
+    got, _ = apply_settings(base, {"rural_to_town_rate": 0.02})
+    assert "rural_to_town_rate" in base.uncertain
+    assert "rural_to_town_rate" not in got.uncertain
+    assert "rural_to_town_rate" not in got.resolved["uncertain"]
+    assert math.isclose(got.params["rural_to_town_rate"], 0.02)
+    # a constant the posterior gives element by element (county_town_pull[kongtong], ...)
+    assert any(k.startswith("county_town_pull[") for k in base.uncertain)
+    got, _ = apply_settings(base, {"county_town_pull": 1.0})
+    assert not any(k.startswith("county_town_pull") for k in got.uncertain)
 
 
 def simulator_answer(explorer, settings):

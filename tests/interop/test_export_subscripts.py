@@ -4,7 +4,6 @@ element and saved year, with levers that vary over two dimensions and over time.
 
 from __future__ import annotations
 
-import itertools
 import re
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from pysd_compare import columns, max_relative_error
 from simulator.engine.atomic import atomic_write_text
 from simulator.engine.compile import compile_model
 from simulator.engine.integrate import simulate
@@ -42,29 +42,6 @@ LEVERS = {
 }
 
 
-def _columns(run):
-    """(column id as PySD names it, urbsd values over the saved years) of every variable."""
-    for name, arr in run.data.items():
-        dims = run.dims[name]
-        if not dims:
-            yield name, arr[0]
-            continue
-        for combo in itertools.product(*(range(len(run.elements[d])) for d in dims)):
-            label = ",".join(run.elements[d][i] for d, i in zip(dims, combo))
-            yield f"{name}[{label}]", arr[0][(slice(None),) + combo]
-
-
-def max_relative_error(run, frame) -> tuple[float, str]:
-    worst, where = 0.0, ""
-    for column, ours in _columns(run):
-        theirs = frame[column].to_numpy(dtype=float)
-        scale = np.maximum(np.abs(ours), 1e-12 * max(1.0, float(np.max(np.abs(ours)))))
-        err = float(np.max(np.abs(theirs - ours) / scale))
-        if not np.isfinite(err) or err > worst:
-            worst, where = (err if np.isfinite(err) else np.inf), column
-    return worst, where
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     folder = tmp_path_factory.mktemp("county_age")
@@ -92,7 +69,7 @@ def test_county_by_age_export_agrees_with_pysd(scenario, urbsd, tmp_path, fmt):
     err, where = max_relative_error(urbsd, frame)
     assert err < RTOL, f"{fmt}: {where} differs by {err:.2e} relative"
     # the comparison covers every element of every variable, and the model moves
-    assert len(list(_columns(urbsd))) == 134
+    assert len(list(columns(urbsd))) == 134
     assert urbsd.data["rural"][0, -1, 0, 0] != urbsd.data["rural"][0, 0, 0, 0]
 
 

@@ -47,8 +47,8 @@ def test_docs_functions_and_generated_commands(tmp_path, capsys):
         if line.startswith("    v_") and " = C[" not in line and " = S[" not in line:
             assert lines[i - 1].lstrip().startswith("#"), line
     assert "    # urbanization_rate: urban_population / resident_population" in lines
-    assert "    # __smooth_perceived_attractiveness_in[county] (input of smooth in 'perceived_attractiveness': " \
-           "migration_attractiveness)" in lines
+    assert "    # __smooth_perceived_town_attractiveness_in[county] (input of smooth in " \
+           "'perceived_town_attractiveness': town_attractiveness)" in lines
     for section in ("initial values", "rates", "outputs"):
         assert any(line.strip().startswith("# ====") and line.endswith(section) for line in lines), section
     assert main(["docs", "--generated"]) == 0

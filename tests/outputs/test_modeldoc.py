@@ -87,6 +87,23 @@ def test_generated_pingliang_docs_cover_every_element_and_equation():
         assert f'S_{name}["' in text, name
 
 
+def test_the_notes_rates_are_the_baseline_run():
+    """models/pingliang.notes.md quotes the baseline's rates and populations; they must still be
+    what the bundled baseline gives (to the notes' rounding), or the notes are stale."""
+    import simulator
+
+    notes = (REPO / "models" / "pingliang.notes.md").read_text(encoding="utf-8")
+    frame = simulator.run(simulator.load()).set_index("time")
+    rows = re.findall(r"^\| (20\d\d) resident (urbanization rate|population) \| [^|]+ \| ([\d.]+)(%|万) \|",
+                      notes, flags=re.M)
+    assert len(rows) >= 6
+    for year, what, value, unit in rows:
+        if what == "urbanization rate":
+            assert float(value) == pytest.approx(100 * frame["urbanization_rate"][int(year)], abs=0.005), year
+        else:
+            assert float(value) == pytest.approx(frame["resident_population"][int(year)] / 1e4, abs=0.005), year
+
+
 # ----------------------------------------------------------------------------- generation
 
 

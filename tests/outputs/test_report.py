@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from simulator.cli import main
-from simulator.outputs.findings import ReportItem, comparison_sentences, first_year_sentence, pp, rate_sentence
+from simulator.outputs.findings import (ReportItem, comparison_sentences, first_year_sentence, land_sentence, pp,
+                                        rate_sentence)
 from simulator.outputs.report import report_markdown
 
 REPO = Path(__file__).resolve().parents[2]
@@ -180,6 +181,16 @@ def test_a_near_miss_never_reads_as_zero():
     assert pp(0.018) == "1.8" and pp(0.0) == "0.0"
     s = _summary({2035: 0.6999}, {2035: 0.70}, {2035: None})
     assert "低于70%目标0.01个百分点" in rate_sentence(s, "zh")
+
+
+def test_land_at_the_band_edge_reads_as_inside_it():
+    """The sentence judges the figure it prints: 115.04 shows as 115.0 and is inside 65-115; 115.06 is not."""
+    def item(**land):
+        return ReportItem(summary={"final_year": {"year": 2035, "land_per_urban_resident": land}},
+                          land_band=(65.0, 115.0), counties={e: {"zh": e, "en": e} for e in land})
+    assert "均在" in land_sentence(item(a=115.04, b=100.0), "zh")
+    said = land_sentence(item(a=115.06, b=64.9), "en")
+    assert "outside" in said and "a, b" in said and "64.9-115.1" in said
 
 
 def test_comparison_says_when_no_scenario_reaches_the_target():

@@ -16,16 +16,18 @@ from simulator.analysis.sampling import POSTERIOR_GROUP, sampling_groups, to_val
 from simulator.analysis.sweep import run_sweep
 from simulator.cli import main
 from simulator.errors import InputError
+from simulator.scenario.posterior import column_constant
 from simulator.scenario.resolve import load_scenario
 
-A, B = "rural_urban_migration_base_rate", "out_migration_rate_rural"
+A, B = "rural_to_town_rate", "out_migration_rate"  # two constants the calibration fits
+P = "county_town_pull"  # a county constant the calibration fits by element (county_town_pull[kongtong], ...)
 RHO = 0.95
 
 
 def _posterior(path: Path, n: int = 400, rho: float = RHO, seed: int = 0, extra: str = "") -> Path:
     rng = np.random.default_rng(seed)
     z = rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], size=n)
-    a, b = 0.02 + 0.003 * z[:, 0], 0.021 + 0.003 * z[:, 1]
+    a, b = 0.09 + 0.01 * z[:, 0], 0.035 + 0.005 * z[:, 1]
     lines = ["# a test posterior", f"draw,{A},{B},log_prob"]
     lines += [f"{i},{float(x)!r},{float(y)!r},-1.5" for i, (x, y) in enumerate(zip(a, b))]
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
@@ -39,19 +41,33 @@ def _scenario(folder: Path, uncertain: dict, name: str = "probe", **extra) -> Pa
     return path
 
 
+def _map_value(spec, params: dict, column: str) -> float:
+    """The value `params` (a scenario's `set:`) gives a posterior column (`name` or `name[element]`)."""
+    name, _, element = column.partition("[")
+    if not element:
+        return float(params[name])
+    return float(np.asarray(params[name])[list(spec.elements(spec.constants[name].dims[0])).index(element[:-1])])
+
+
 def test_the_bundled_baseline_draws_the_fitted_constants_jointly():
     base = load_scenario()
     calibrated = load_scenario(Path(base.chain[1])).params  # scenarios/calibration.yaml
     joint = {n: d for n, d in base.uncertain.items() if d.dist == "posterior"}
-    assert set(joint) == set(calibrated)  # every fitted constant, from one file
+    # every fitted constant, from one file; a subscripted one (county_town_pull) by element
+    assert {column_constant(n) for n in joint} == set(calibrated)
+    for name, value in calibrated.items():
+        if np.ndim(value):
+            elements = base.spec.elements(base.spec.constants[name].dims[0])
+            assert name not in joint and {f"{name}[{e}]" for e in elements} <= set(joint), name
     (sample,) = {id(d.joint) for d in joint.values()}
     assert base.resolved["uncertain"]["posterior"]["file"] == "calibration-posterior.csv"
     assert len(base.resolved["uncertain"]["posterior"]["sha256"]) == 64
+    assert base.resolved["uncertain"]["posterior"]["columns"] == list(joint)
     # the draws spread around the fitted (MAP) values
     for name, d in joint.items():
         col = d.joint.values[:, d.column]
         lo, hi = np.percentile(col, [1, 99])
-        assert lo < calibrated[name] < hi, name
+        assert lo < _map_value(base.spec, calibrated, name) < hi, name
 
 
 def test_a_scenario_with_a_posterior_keeps_its_other_distributions(tmp_path):
@@ -91,7 +107,7 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("content, reason", [
-    (f"draw,{A},rural_urban_migraton_rate\n0,0.02,0.02\n", "did you mean 'rural_urban_migration_base_rate'"),
+    (f"draw,{A},rural_to_twn_rate\n0,0.02,0.02\n", "did you mean 'rural_to_town_rate'"),
     (f"draw,{A}\n0,0.5\n", "outside the bounds"),
     (f"draw,{A}\n0,abc\n", "not a number"),
     (f"draw,{A}\n0,nan\n", "not a finite number"),
@@ -100,6 +116,14 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
     (f"# comment\ndraw,{A}\n0,0.02,7\n", "line 3: 3 fields, the header has 2"),
     ("draw,log_prob\n0,1\n", "no constant columns"),
     ("draw,hukou_population\n0,1\n", "is an auxiliary"),
+    # columns for one element of a subscripted constant: name[element]
+    (f"draw,{P}[kongtang]\n0,1\n", "unknown county 'kongtang' (did you mean 'kongtong'"),
+    (f"draw,{A}[kongtong]\n0,0.02\n", f"{A} is not subscripted"),
+    ("draw,chain_county_share[kongtong]\n0,0.5\n", "multi-dimensional"),
+    (f"draw,{P}[kongtong\n0,1\n", "is not a constant name or name[element]"),
+    (f"draw,{P}[kongtong]\n0,9\n", "outside the bounds"),
+    (f"draw,{P}[kongtong],{P}\n0,1,1\n", f"both give {P}"),
+    (f"draw,{P},{P}[kongtong]\n0,1,1\n", f"both give {P}"),
 ])
 def test_bad_posterior_files_are_one_line(tmp_path, content, reason):
     (tmp_path / "post.csv").write_text(content, encoding="utf-8")
@@ -177,3 +201,65 @@ def test_the_same_seed_draws_the_same_rows(tmp_path):
     a = to_values(unit_samples("mc", 50, len(groups), 7), dists, None, groups)
     b = to_values(unit_samples("mc", 50, len(groups), 7), dists, None, groups)
     assert np.array_equal(a, b)
+
+
+def _element_posterior(path: Path, n: int = 50, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    lines = [f"draw,{A},{P}[kongtong],{P}[jingning],log_prob"]
+    lines += [f"{i},{0.09 + 0.01 * rng.standard_normal()!r},{1 + 0.2 * rng.standard_normal()!r},"
+              f"{0.6 + 0.1 * rng.standard_normal()!r},-1" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_column_draws_one_element_of_a_county_constant_and_the_others_keep_their_values(tmp_path):
+    from simulator.analysis.sweep import ModelEvaluator
+
+    _element_posterior(tmp_path / "post.csv")
+    s = load_scenario(_scenario(tmp_path, {"posterior": "post.csv"}))
+    cols = [A, f"{P}[kongtong]", f"{P}[jingning]"]
+    assert sorted(n for n, d in s.uncertain.items() if d.dist == "posterior") == sorted(cols)
+    assert P not in s.uncertain and s.resolved["uncertain"]["posterior"]["columns"] == cols
+    assert [s.uncertain[c].column for c in cols] == [0, 1, 2]
+    # a plain run uses the calibrated (MAP) value of every county; a sweep row with those values
+    # is the same run, and changing one element changes the run
+    counties = list(s.spec.elements(s.spec.constants[P].dims[0]))
+    pull = np.asarray(s.params[P], dtype=float)
+    at_map = [float(s.params[A]), pull[counties.index("kongtong")], pull[counties.index("jingning")]]
+    assert len(set(pull.tolist())) > 1  # the calibrated counties differ, so one value for all would show
+    plain = ModelEvaluator(s, ())(np.empty((1, 0)))
+    rows = ModelEvaluator(s, tuple(cols))(np.array([at_map, [at_map[0], at_map[1] * 1.5, at_map[2]]]))
+    assert np.allclose(rows[0], plain[0], rtol=1e-12, atol=0)
+    assert not np.allclose(rows[1], plain[0])
+
+
+def test_a_child_that_sets_a_county_constant_drops_its_element_columns(tmp_path):
+    _element_posterior(tmp_path / "post.csv")
+    _scenario(tmp_path, {"posterior": "post.csv"}, name="parent")
+    child = tmp_path / "child.yaml"
+    child.write_text(yaml.safe_dump({"name": "child", "extends": "parent", "set": {P: 1.0}}), encoding="utf-8")
+    s = load_scenario(child)
+    assert not any(column_constant(n) == P for n in s.uncertain) and np.all(np.asarray(s.params[P]) == 1.0)
+    assert s.resolved["uncertain"]["posterior"]["columns"] == [A]
+    # the file that names the posterior may not also set (or distribute) the constant
+    with pytest.raises(InputError, match="either set or uncertain") as exc:
+        load_scenario(_scenario(tmp_path, {"posterior": "post.csv"}, set={P: 1.0}))
+    assert exc.value.field == f"set.{P}"
+    with pytest.raises(InputError, match="give it one source"):
+        load_scenario(_scenario(tmp_path, {"posterior": "post.csv", P: {"dist": "uniform", "low": 0.5, "high": 2}}))
+
+
+def test_an_element_column_of_a_constant_set_as_a_time_series_is_refused(tmp_path):
+    _element_posterior(tmp_path / "post.csv")
+    (tmp_path / "parent.yaml").write_text(yaml.safe_dump({"name": "parent", "extends": "baseline",
+                                                          "set": {P: {2010: 1.0, 2030: 1.2}}}), encoding="utf-8")
+    path = tmp_path / "child.yaml"
+    path.write_text(yaml.safe_dump({"name": "child", "extends": "parent.yaml", "uncertain": {"posterior": "post.csv"}}),
+                    encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    assert exc.value.field == "uncertain.posterior" and f"column {P}[kongtong]" in exc.value.reason
+    assert "time series" in exc.value.reason and "\n" not in str(exc.value)
+    # a column for the whole constant replaces the series: allowed
+    (tmp_path / "post.csv").write_text(f"draw,{P}\n0,1.1\n1,0.9\n", encoding="utf-8")
+    assert load_scenario(path).uncertain[P].dist == "posterior"
