@@ -9,6 +9,8 @@ Prints (nothing here is a test: it measures and prints):
     this process, best of R repetitions, on one core; their ratio;
   * a 100,000-run Monte Carlo sweep's run time EXTRAPOLATED from that measured batch
     (per-run cost x 100,000; sampling, analysis and file writing not included);
+  * one `simulator.run()` in process (the notebook API: the baseline to a DataFrame), best of
+    R x 20 calls, on the kernel, and the same work (simulate, then `timeseries_frame`) on numpy;
   * peak memory of the batch: numpy allocations traced by tracemalloc (in this process), and
     each backend's peak resident set in a child process of its own during the batch (Linux:
     VmHWM reset just before the batch, against the resident set then).
@@ -65,6 +67,27 @@ def child(n: int, backend: str) -> None:
         fh.write("5")  # reset VmHWM to the current resident set
     evaluator(X)
     print(json.dumps({"before_mib": before, "peak_mib": status_mib("VmHWM")}))
+
+
+def one_run(scenario, backend: str, reps: int) -> float:
+    """Seconds of the fastest `simulator.run()` (kernel) or its numpy equivalent, `reps` x 20 calls."""
+    from simulator import api
+    from simulator.analysis.results import timeseries_frame
+    from simulator.engine.compile import compiled
+    from simulator.engine.integrate import simulate
+
+    def call():
+        if backend == "kernel":
+            return api.run(scenario)  # what a notebook calls: the auto backend, the kernel here
+        return timeseries_frame(simulate(compiled(scenario.spec), scenario.params, backend="numpy"))
+
+    call()
+    best = float("inf")
+    for _ in range(reps * 20):
+        t0 = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def first_compile(scenario) -> tuple[float, float, int]:
@@ -136,6 +159,9 @@ def main() -> None:
     k, p = per_run["kernel"], per_run["numpy"]
     print(f"{'per run, batch of %d (us)' % n:38}{1e6 * k:>12.1f}{1e6 * p:>12.1f}{p / k:>14.1f}")
     print(f"{'100,000-run MC, EXTRAPOLATED (s)':38}{SWEEP * k:>12.2f}{SWEEP * p:>12.2f}{p / k:>14.1f}")
+    single = {b: one_run(scenario, b, reps) for b in BACKENDS}
+    print(f"{'one simulator.run() in process (ms)':38}{1e3 * single['kernel']:>12.2f}{1e3 * single['numpy']:>12.2f}"
+          f"{single['numpy'] / single['kernel']:>14.1f}")
     print(f"{'tracemalloc peak of the batch (MiB)':38}{traced['kernel'] / 2**20:>12.1f}"
           f"{traced['numpy'] / 2**20:>12.1f}{traced['numpy'] / max(traced['kernel'], 1):>14.1f}")
     rss = {}

@@ -37,6 +37,9 @@ class InputError(Exception):
     def __str__(self) -> str:
         return f"{self.file}: {self.field}: {self.reason}"
 
+    def __reduce__(self):  # pickled whole: raised in a drawing process, raised again in its parent
+        return type(self), (self.file, self.field, self.reason)
+
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' hint for a misspelt name, or '' if nothing is close."""

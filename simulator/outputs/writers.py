@@ -192,21 +192,28 @@ def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -
 
     `files` maps a path relative to `out_dir` to its bytes, or to a function that draws the
     file at the path it is given (a chart); such a function may also write siblings (the
-    SVG beside a PNG), which are moved with the rest. Built in a `Staging` folder beside
-    `out_dir` (see there for what happens on failure or a kill).
+    SVG beside a PNG), which are moved with the rest. The functions run side by side, one
+    process per core (`simulator.outputs.drawing`): they must not depend on each other.
+    Built in a `Staging` folder beside `out_dir` (see there for what happens on a failure or
+    a kill).
     """
+    from simulator.outputs.drawing import draw_all
+
     with Staging(out_dir) as staging:
         stage = staging.path
         assert stage is not None
+        drawings = []
         for rel, content in files.items():
             target = stage / rel
             if isinstance(content, bytes):
                 fsync_write(target, content)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                content(target)
-                if not target.is_file():
-                    raise RuntimeError(f"the function for {rel} wrote no file at {target}")
+                drawings.append((target, content))
+        draw_all(drawings)  # side by side on several cores (simulator.outputs.drawing)
+        for target, _ in drawings:
+            if not target.is_file():
+                raise RuntimeError(f"the function for {target.relative_to(stage)} wrote no file at {target}")
     return staging.written
 
 

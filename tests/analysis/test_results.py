@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulator.analysis.results import evaluate_targets, key_figures, timeseries_frame
+from simulator.analysis.results import evaluate_targets, key_figures, timeseries_columns, timeseries_frame
 
 COUNTIES = ["kongtong", "huating", "jingchuan", "lingtai", "chongxin", "zhuanglang", "jingning"]
 
@@ -55,6 +55,27 @@ def test_frame_rejects_fractional_times():
     run = fake_run()
     run.times = run.times + 0.5
     with pytest.raises(ValueError):
+        timeseries_frame(run)
+
+
+def test_frame_is_the_columns_of_a_two_dimensional_run():
+    """The frame (one float block) holds exactly the columns, in their order: a variable over
+    (county, age) becomes `name[county,age]` in row-major order, run by run."""
+    run = fake_run()
+    grid = np.arange(2 * 16 * 7 * 2, dtype=float).reshape(2, 16, 7, 2)
+    run.data["cohort"], run.dims["cohort"], run.elements["age"] = grid, ("county", "age"), ["young", "old"]
+    columns, frame = timeseries_columns(run, 1), timeseries_frame(run, 1)
+    assert list(frame.columns) == list(columns)
+    for name, values in columns.items():
+        assert np.array_equal(frame[name].to_numpy(), values), name
+    assert frame["cohort[huating,old]"].tolist() == grid[1, :, 1, 1].tolist()
+    assert frame.dtypes.drop("time").eq(np.float64).all() and frame["time"].dtype.kind == "i"
+
+
+def test_a_variable_named_time_is_refused():
+    run = fake_run()
+    run.data["time"], run.dims["time"] = run.data["urbanization_rate"], ()
+    with pytest.raises(ValueError, match="named 'time'"):
         timeseries_frame(run)
 
 

@@ -1,0 +1,64 @@
+"""simulator/outputs/drawing.py: files drawn side by side in forked processes, failures raised here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import InputError
+from simulator.outputs.drawing import draw_all, workers_for
+
+PARALLEL = workers_for(2) > 1
+
+
+def write_pid(path: Path) -> None:
+    path.write_text(str(os.getpid()))
+
+
+def test_every_job_is_drawn(tmp_path):
+    jobs = [(tmp_path / f"{i}.txt", write_pid) for i in range(5)]
+    draw_all(jobs)
+    assert all(path.is_file() for path, _ in jobs)
+
+
+@pytest.mark.skipif(not PARALLEL, reason="one core or no fork: the files are drawn in this process")
+def test_two_jobs_are_drawn_in_two_other_processes(tmp_path):
+    jobs = [(tmp_path / "a.txt", write_pid), (tmp_path / "b.txt", write_pid)]
+    draw_all(jobs)
+    pids = {path.read_text() for path, _ in jobs}
+    assert len(pids) == 2 and str(os.getpid()) not in pids
+
+
+def test_one_job_is_drawn_here(tmp_path):
+    draw_all([(tmp_path / "a.txt", write_pid)])
+    assert (tmp_path / "a.txt").read_text() == str(os.getpid())
+
+
+def test_an_exception_in_a_drawing_is_raised_with_its_type_and_message(tmp_path):
+    def bad(path: Path) -> None:
+        raise InputError(path.name, "label", "is too long")
+
+    with pytest.raises(InputError, match="is too long"):
+        draw_all([(tmp_path / "ok.txt", write_pid), (tmp_path / "bad.txt", bad)])
+
+
+def test_an_exception_that_does_not_pickle_arrives_as_its_text(tmp_path):
+    class Local(Exception):  # a local class cannot be pickled
+        pass
+
+    def bad(path: Path) -> None:
+        raise Local("lost glyph")
+
+    with pytest.raises(Exception, match="lost glyph"):
+        draw_all([(tmp_path / "ok.txt", write_pid), (tmp_path / "bad.txt", bad)])
+
+
+@pytest.mark.skipif(not PARALLEL, reason="a drawing that ends its process would end this one")
+def test_a_drawing_process_that_dies_is_an_error(tmp_path):
+    def die(path: Path) -> None:
+        os._exit(3)
+
+    with pytest.raises(RuntimeError, match="exit status 3"):
+        draw_all([(tmp_path / "ok.txt", write_pid), (tmp_path / "die.txt", die)])
