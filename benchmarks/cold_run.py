@@ -4,7 +4,9 @@ Prints wall times (best of N) and their ratio, and the load average before and a
 `urbsd run` is timed twice: with the compiled-kernel cache cold (a new, empty URBSD_CACHE_DIR
 for every start: the kernel is compiled by the C compiler) and warm (the same folder, the
 kernel already built). For each: the time to the first result (the first line `urbsd run`
-prints, once the run is done and its files are written) and to the end of the process.
+prints, once the run is done and its files are written) and to the end of the process. The warm
+start is timed twice more, alternating: as shipped (the two charts drawn side by side, one
+process per core: simulator/outputs/drawing.py) and with the charts drawn one after another.
 Run with the interpreter of a venv where urbsd is installed (`pip install .`: installed
 modules are byte-compiled, as for a user): .venv/bin/python benchmarks/cold_run.py [N]
 """
@@ -41,6 +43,11 @@ def best_of(cmd: list[str], n: int, cwd: str, cache: str | None = None) -> tuple
     return min(t[0] for t in times), min(t[1] for t in times)
 
 
+#: `urbsd` with the charts drawn one after another in its own process (as on one core)
+SERIAL = ("import sys; import simulator.outputs.drawing as d; d.workers_for = lambda n: 1; "
+          "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     load0 = os.getloadavg()
@@ -50,6 +57,11 @@ def main() -> None:
         cold = best_of(run_cmd + [os.path.join(tmp, "cold")], n, tmp)
         start(run_cmd + [os.path.join(tmp, "warm")], tmp, {**os.environ, "URBSD_CACHE_DIR": cache})  # fill the cache
         warm = best_of(run_cmd + [os.path.join(tmp, "warm")], n, tmp, cache)
+        serial_cmd = [sys.executable, "-c", SERIAL, "run", "--out", os.path.join(tmp, "serial")]
+        side, serial = [], []
+        for _ in range(n):  # alternated, so that both see the same load
+            side.append(best_of(run_cmd + [os.path.join(tmp, "warm")], 1, tmp, cache)[1])
+            serial.append(best_of(serial_cmd, 1, tmp, cache)[1])
         from simulator.scenario.schema import bundled_scenario_path
 
         baseline = str(bundled_scenario_path("baseline"))
@@ -63,6 +75,9 @@ def main() -> None:
     print(f"urbsd run, kernel cache warm    : first result {warm[0]:6.3f} s, end {warm[1]:6.3f} s  "
           f"({warm[1] / bare:.1f}x a bare interpreter start)")
     print(f"the cold cache costs            : {cold[1] - warm[1]:6.3f} s (the kernel's compile)")
+    print(f"warm, charts side by side       : {min(side):6.3f} s best, {sorted(side)[len(side) // 2]:6.3f} s median")
+    print(f"warm, charts one after another  : {min(serial):6.3f} s best, {sorted(serial)[len(serial) // 2]:6.3f} s median"
+          f"  ({sorted(serial)[len(serial) // 2] / sorted(side)[len(side) // 2]:.2f}x the median side by side)")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "explore"))
+sys.path[:0] = [str(ROOT / "tests" / "explore"), str(ROOT / "tests")]  # its browser helpers, their fonts helper
 
 from explore_browser import chromium, explore_server, load_page, wait_for  # noqa: E402
 

@@ -16,3 +16,13 @@ def test_each_part_is_one_line_and_cut():
 def test_short_text_is_unchanged():
     assert clip("a  b\tc") == "a b c"
     assert str(InputError("s.yaml", "set.x", "unknown constant")) == "s.yaml: set.x: unknown constant"
+
+
+def test_input_error_pickles_whole():
+    """A chart-drawing process sends its InputError to its parent (outputs/drawing.py)."""
+    import pickle
+
+    error = InputError("scenarios/x.yaml", "label.zh", "is longer than 200 characters")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is InputError and str(again) == str(error)
+    assert (again.file, again.field, again.reason) == (error.file, error.field, error.reason)

@@ -265,6 +265,7 @@ def test_cli_sweep_writes_files_and_reruns_bit_identically(baseline, tmp_path, c
 
 
 def test_write_sweep_in_english_lists_the_svg_files(baseline, tmp_path, monkeypatch):
+    from simulator.outputs import drawing
     from simulator.outputs.charts import sweep as charts
 
     calls: list = []
@@ -279,6 +280,7 @@ def test_write_sweep_in_english_lists_the_svg_files(baseline, tmp_path, monkeypa
 
     monkeypatch.setattr(charts, "fan_chart", fake)
     monkeypatch.setattr(charts, "indices_chart", fake)
+    monkeypatch.setattr(drawing, "workers_for", lambda n: 1)  # drawn here, so `calls` sees them
     result = run_sweep(baseline, "mc", 20, seed=1, chunk_size=20, progress=False)
     paths = write_sweep(result, tmp_path / "out", lang="en")
     assert [c["lang"] for c in calls] == ["en", "en"]
