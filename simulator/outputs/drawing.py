@@ -1,13 +1,13 @@
 """Drawing several files at once: one forked process per core, each drawing its share.
 
-`urbsd run` draws two charts (the urbanization chart and the county map, about 1.5 s of CPU
-each, most of a warm `urbsd run`); they do not depend on each other, so on a machine with two
-cores or more they are drawn side by side. `draw_all(jobs)` takes `(path, draw)` pairs, where
+`urbsd run` draws two charts (the urbanization chart and the county map: 0.34 and 1.31
+CPU-seconds, `benchmarks/county_map.py`); they do not depend on each other, so on a machine with
+two cores or more they are drawn side by side. `draw_all(jobs)` takes `(path, draw)` pairs, where
 `draw(path)` writes the file (and maybe siblings, the SVG beside a PNG), and returns when all
 are drawn. A process forked after the figures' inputs exist shares them without pickling;
 an exception in a drawing process is sent back and raised here, as it would have been raised
-in one process. Without `fork` (Windows, macOS spawn) or with one core, or one job, the files
-are drawn one after another in this process.
+in one process. Without `fork` (Windows, macOS spawn), with one core, one job, or other threads
+running in this process, the files are drawn one after another in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,8 +24,10 @@ Job = tuple[Path, Callable[[Path], object]]
 
 
 def workers_for(n_jobs: int) -> int:
-    """How many processes draw `n_jobs` files: one per usable core, at most one per job."""
-    if n_jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    """How many processes draw `n_jobs` files: one per usable core, at most one per job; one (this
+    process) where forking is unsafe: no `fork`, or other threads running (a progress bar's
+    monitor, a dask client), whose locks a forked process could inherit held."""
+    if n_jobs < 2 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(n_jobs, cores))

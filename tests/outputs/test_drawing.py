@@ -62,3 +62,20 @@ def test_a_drawing_process_that_dies_is_an_error(tmp_path):
 
     with pytest.raises(RuntimeError, match="exit status 3"):
         draw_all([(tmp_path / "ok.txt", write_pid), (tmp_path / "die.txt", die)])
+
+
+def test_a_process_with_other_threads_draws_here(tmp_path):
+    """Forking a process with other threads running can inherit a lock held: it draws in itself."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert workers_for(2) == 1
+        jobs = [(tmp_path / "a.txt", write_pid), (tmp_path / "b.txt", write_pid)]
+        draw_all(jobs)
+        assert {path.read_text() for path, _ in jobs} == {str(os.getpid())}
+    finally:
+        stop.set()
+        thread.join()
