@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -66,6 +67,10 @@ def draw_all(jobs: Sequence[Job]) -> None:
 
 def _draw_share(share: list[Job], send) -> None:
     """In a drawing process: draw each job; send None, or the exception that stopped it."""
+    # the parent ends this process (terminate: SIGTERM) when it is interrupted or fails: not the
+    # command's SIGTERM handler, and Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for path, draw in share:
             draw(path)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from simulator.errors import InputError
+from simulator.outputs import drawing
 from simulator.outputs.drawing import draw_all, workers_for
 
 PARALLEL = workers_for(2) > 1
@@ -66,8 +71,6 @@ def test_a_drawing_process_that_dies_is_an_error(tmp_path):
 
 def test_a_process_with_other_threads_draws_here(tmp_path):
     """Forking a process with other threads running can inherit a lock held: it draws in itself."""
-    import threading
-
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
@@ -79,3 +82,29 @@ def test_a_process_with_other_threads_draws_here(tmp_path):
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.mark.skipif(not PARALLEL, reason="the files are drawn in this process")
+def test_an_interrupt_stops_every_drawing_process(tmp_path, monkeypatch):
+    """Ctrl-C while charts are drawn: the call raises it and no drawing process is left behind."""
+
+    def slow(path: Path) -> None:
+        path.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    # the timer that sends Ctrl-C is a second thread, which would make draw_all draw here
+    monkeypatch.setattr(drawing, "workers_for", lambda n: 2)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 30
+    assert multiprocessing.active_children() == []
+    for path in (tmp_path / "a.txt", tmp_path / "b.txt"):
+        if path.exists():  # that process had started: it must be gone
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(path.read_text()), 0)
