@@ -55,8 +55,10 @@ def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
 _WORKER_EVALUATOR: Evaluator | None = None
 
 
-def _die_with_parent(parent: int) -> None:
-    """Make this worker process end when `parent` (the sweep) ends, however it ends.
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when `parent` ends, however it ends; leave SIGTERM to end
+    it and Ctrl-C to the parent. For a sweep's workers, and the chart-drawing processes
+    (simulator/outputs/drawing.py).
 
     Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG), checked
     once after setting it in case the parent died first. Elsewhere a daemon thread polls the
@@ -93,7 +95,7 @@ def _die_with_parent(parent: int) -> None:
 def _init_worker(evaluator: Evaluator, parent: int | None = None) -> None:
     global _WORKER_EVALUATOR
     if parent is not None:
-        _die_with_parent(parent)
+        die_with_parent(parent)
     _WORKER_EVALUATOR = evaluator
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -49,7 +48,7 @@ def draw_all(jobs: Sequence[Job]) -> None:
         for k in range(workers):
             receive, send = context.Pipe(duplex=False)
             share = list(jobs[k::workers])
-            process = context.Process(target=_draw_share, args=(share, send), daemon=True)
+            process = context.Process(target=_draw_share, args=(share, send, os.getpid()), daemon=True)
             process.start()
             send.close()
             running.append((process, receive))
@@ -65,12 +64,13 @@ def draw_all(jobs: Sequence[Job]) -> None:
             raise failure
 
 
-def _draw_share(share: list[Job], send) -> None:
+def _draw_share(share: list[Job], send, parent: int) -> None:
     """In a drawing process: draw each job; send None, or the exception that stopped it."""
-    # the parent ends this process (terminate: SIGTERM) when it is interrupted or fails: not the
-    # command's SIGTERM handler, and Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from simulator.analysis.chunks import die_with_parent
+
+    # the parent ends this process (terminate) when it is interrupted or fails, and a parent
+    # killed outright takes it along: nothing is drawn into a staging folder after its owner
+    die_with_parent(parent)
     try:
         for path, draw in share:
             draw(path)
