@@ -14,6 +14,7 @@ modules are byte-compiled, as for a user): .venv/bin/python benchmarks/cold_run.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,9 +76,10 @@ def main() -> None:
     print(f"urbsd run, kernel cache warm    : first result {warm[0]:6.3f} s, end {warm[1]:6.3f} s  "
           f"({warm[1] / bare:.1f}x a bare interpreter start)")
     print(f"the cold cache costs            : {cold[1] - warm[1]:6.3f} s (the kernel's compile)")
-    print(f"warm, charts side by side       : {min(side):6.3f} s best, {sorted(side)[len(side) // 2]:6.3f} s median")
-    print(f"warm, charts one after another  : {min(serial):6.3f} s best, {sorted(serial)[len(serial) // 2]:6.3f} s median"
-          f"  ({sorted(serial)[len(serial) // 2] / sorted(side)[len(side) // 2]:.2f}x the median side by side)")
+    side_median, serial_median = statistics.median_high(side), statistics.median_high(serial)
+    print(f"warm, charts side by side       : {min(side):6.3f} s best, {side_median:6.3f} s median")
+    print(f"warm, charts one after another  : {min(serial):6.3f} s best, {serial_median:6.3f} s median"
+          f"  ({serial_median / side_median:.2f}x the median side by side)")
 
 
 if __name__ == "__main__":
