@@ -111,6 +111,14 @@ def _report(scenario: Any, run: Any, frame: Any, targets: list[dict], paths: dic
 
 
 def handle(args: argparse.Namespace) -> int:
+    from simulator.outputs.charts.warm import warm_up
+    from simulator.outputs.drawing import early_drawing
+
+    with early_drawing(warm_up):  # a helper process gets ready to draw while the model runs
+        return _handle(args)
+
+
+def _handle(args: argparse.Namespace) -> int:
     # 1. Validate everything before running or writing anything.
     check_dt(args.dt)
     out_root = Path(args.out)
@@ -150,11 +158,13 @@ def handle(args: argparse.Namespace) -> int:
             label=_label(scenario, args.lang) or scenario.name)
         summary = run_summary(scenario, run, frame, targets)
 
-        def chart(path: Path, scenario=scenario, run=run, frame=frame, targets=targets,
-                  title=title, un=comparator_line(summary["comparator"])) -> None:
-            urbanization_chart(frame, targets, path, title=title, lang=args.lang,
-                               source_line=source_line(scenario, run, lang=args.lang), comparator=un,
-                               history=published_rates())
+        # the chart's inputs are computed here, so that the function holds only plain data (it
+        # may be sent to a drawing process: simulator/outputs/drawing.py)
+        def chart(path: Path, frame=frame, targets=targets, title=title, lang=args.lang,
+                  line=source_line(scenario, run, lang=args.lang), un=comparator_line(summary["comparator"]),
+                  history=published_rates()) -> None:
+            urbanization_chart(frame, targets, path, title=title, lang=lang, source_line=line, comparator=un,
+                               history=history)
 
         extras = {}
         draw_map = scenario_map(scenario, run, frame, lang=args.lang, from_year=args.map_from)

@@ -55,7 +55,12 @@ def load_model(path: str | Path, *, units: bool = True, require_sectors: bool = 
         raise _first_error(path, exc, raw) from None
     spec.path = path
     spec.sha256 = hashlib.sha256(raw_bytes).hexdigest()
-    check_model(spec, units=units, require_sectors=require_sectors)
+    from simulator.engine import unitcache
+
+    known = units and unitcache.passed(spec.sha256)  # this file passed the units check before
+    check_model(spec, units=units and not known, require_sectors=require_sectors)
+    if units and not known:
+        unitcache.remember(spec.sha256)
     return spec
 
 

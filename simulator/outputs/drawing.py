@@ -1,6 +1,6 @@
 """Drawing several files at once: one forked process per core, each drawing its share.
 
-`urbsd run` draws two charts (the urbanization chart and the county map: 0.34 and 1.31
+`urbsd run` draws two charts (the urbanization chart and the county map: 0.22 and 0.56
 CPU-seconds, `benchmarks/county_map.py`); they do not depend on each other, so on a machine with
 two cores or more they are drawn side by side. `draw_all(jobs)` takes `(path, draw)` pairs, where
 `draw(path)` writes the file (and maybe siblings, the SVG beside a PNG), and returns when all
@@ -8,19 +8,30 @@ are drawn. A process forked after the figures' inputs exist shares them without 
 an exception in a drawing process is sent back and raised here, as it would have been raised
 in one process. Without `fork` (Windows, macOS spawn), with one core, one job, or other threads
 running in this process, the files are drawn one after another in this process.
+
+A command that knows it will draw can start the drawing early: `early_drawing(warm)` forks one
+helper process at once, which runs `warm()` (importing matplotlib, loading the CJK font, placing
+the county labels: what every drawing process would otherwise do after the results exist) while
+this process loads the scenario and runs the model; `draw_all` then sends its jobs to the helper
+(pickled with cloudpickle: the jobs are closures), which draws them side by side as above, from
+its warm state. A job that does not pickle, or a helper that has died, is drawn here as without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 Job = tuple[Path, Callable[[Path], object]]
+
+#: the helper started by `early_drawing`: (process, connection), or None
+_HELPER: tuple[object, object] | None = None
 
 
 def workers_for(n_jobs: int) -> int:
@@ -33,9 +44,97 @@ def workers_for(n_jobs: int) -> int:
     return max(1, min(n_jobs, cores))
 
 
+@contextlib.contextmanager
+def early_drawing(warm: Callable[[], object]) -> Iterator[None]:
+    """Within the block, `draw_all` hands its jobs to a helper process forked now, which runs
+    `warm()` meanwhile. Nothing is started where `draw_all` would draw in one process anyway
+    (no fork, one core, other threads running) or where a helper already runs."""
+    global _HELPER
+    if _HELPER is not None or workers_for(2) == 1:
+        yield
+        return
+    context = multiprocessing.get_context("fork")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    here, there = context.Pipe(duplex=True)
+    # not a daemon: a daemon may not fork, and the helper forks its drawing processes
+    process = context.Process(target=_helper, args=(there, here, warm, os.getpid()), daemon=False)
+    process.start()
+    there.close()
+    _HELPER = (process, here)
+    try:
+        yield
+    finally:  # every batch sent has been answered: the helper is warming up or idle (or gone)
+        _HELPER = None
+        here.close()
+        process.kill()  # SIGKILL: no handler runs, nothing is printed; it holds nothing to clean up
+        process.join()
+
+
+def _helper(conn, other_end, warm: Callable[[], object], parent: int) -> None:
+    """The early drawing process: warm up, then draw each batch of jobs it is sent (forking per
+    core, as `draw_all`), answering each with None or the exception; end when killed or when
+    the pipe closes."""
+    import signal
+
+    # first of all, not the command's handlers (a SIGTERM raising its exception, Ctrl-C): the
+    # parent stops this process with SIGKILL, and Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from simulator.analysis.chunks import die_with_parent
+
+    other_end.close()  # the parent's end, inherited: open here, it would keep the pipe from closing
+    die_with_parent(parent)
+    try:
+        warm()
+    except Exception:  # noqa: BLE001 - only a head start: the drawing itself will raise what matters
+        pass
+    while True:
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            jobs = pickle.loads(message)
+            draw_all(jobs)
+            answer = None
+        except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+            answer = exc
+        conn.send_bytes(_pickled_exception(answer) if answer is not None else pickle.dumps(None))
+
+
+def _by_helper(jobs: Sequence[Job]) -> bool:
+    """Draw `jobs` in the early helper if there is one alive and the jobs pickle; False if not
+    (the caller draws them). The helper's failure is raised here."""
+    if _HELPER is None:
+        return False
+    process, conn = _HELPER
+    if not process.is_alive():  # type: ignore[attr-defined]
+        return False
+    import cloudpickle
+
+    try:
+        message = cloudpickle.dumps(list(jobs))
+    except Exception:  # noqa: BLE001 - e.g. a job holding a lock or an open file: drawn here
+        return False
+    try:
+        conn.send_bytes(message)  # type: ignore[attr-defined]
+        answer = pickle.loads(conn.recv_bytes())  # type: ignore[attr-defined]
+    except (EOFError, OSError):
+        raise RuntimeError("the chart-drawing process stopped before it had drawn the charts") from None
+    except BaseException:  # an interrupt: no drawing outlives the call (its processes die with the helper)
+        process.kill()  # type: ignore[attr-defined]
+        raise
+    if answer is not None:
+        raise answer
+    return True
+
+
 def draw_all(jobs: Sequence[Job]) -> None:
     """Run every `draw(path)`; the first failure (in job order) is raised once all have stopped."""
     workers = workers_for(len(jobs))
+    if workers > 1 and _by_helper(jobs):
+        return
     if workers == 1:
         for path, draw in jobs:
             draw(path)
@@ -76,14 +175,19 @@ def _draw_share(share: list[Job], send, parent: int) -> None:
             draw(path)
         send.send_bytes(pickle.dumps(None))
     except BaseException as exc:  # noqa: BLE001 - raised again in the parent
-        try:
-            message = pickle.dumps(exc)
-            pickle.loads(message)
-        except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
-            message = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        send.send_bytes(message)
+        send.send_bytes(_pickled_exception(exc))
     finally:
         send.close()
+
+
+def _pickled_exception(exc: BaseException) -> bytes:
+    """`exc` pickled, or a RuntimeError with its text if it does not pickle and unpickle."""
+    try:
+        message = pickle.dumps(exc)
+        pickle.loads(message)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
+        message = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    return message
 
 
 def _outcome(process, receive) -> BaseException | None:

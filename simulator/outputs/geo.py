@@ -14,6 +14,7 @@ work in that scaled plane, in numpy, with no GIS library.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -157,18 +158,50 @@ def border_distance(shape: Shape, points: np.ndarray, scale_x: float = 1.0) -> n
     return best
 
 
-_INTERIOR: dict[tuple, tuple[float, float]] = {}
+_INTERIOR: dict[str, tuple[float, float]] = {}
+#: the lattice of the label search: 20 x 20 points, then two finer ones
+LABEL_GRID = 20
+#: the label points of the bundled county outlines, as the maps place them (made by
+#: data/geo/labels.py from these files; tests/outputs/test_geo.py checks it against a new search)
+LABELS_FILE = "labels.json"
+_BUNDLED: dict[str, tuple[float, float]] | None = None
 
 
-def interior_point(shape: Shape, scale_x: float = 1.0, grid: int = 20) -> tuple[float, float]:
+def interior_point(shape: Shape, scale_x: float = 1.0, grid: int = LABEL_GRID) -> tuple[float, float]:
     """A point well inside `shape`: of a `grid` x `grid` lattice over its largest polygon's box,
     then two finer ones around the best, the inside point farthest from any border (an
     approximation of the pole of inaccessibility; the place for a label). Remembered per
-    outline, so that a second map of the same counties does not search again."""
-    key = (shape.name, shape.adcode, round(scale_x, 9), grid, tuple(r.tobytes() for r in shape.rings()))
+    outline, so that a second map of the same counties does not search again; for the bundled
+    outlines read from data/geo/labels.json (the same search, done once: 0.14 s per process)."""
+    global _BUNDLED
+    key = label_key(shape, scale_x, grid)
     if key not in _INTERIOR:
-        _INTERIOR[key] = _interior_point(shape, scale_x, grid)
+        if _BUNDLED is None:
+            path = geo_dir() / LABELS_FILE
+            _BUNDLED = ({k: (float(x), float(y)) for k, (x, y) in json.loads(path.read_text("utf-8")).items()}
+                        if path.is_file() else {})
+        _INTERIOR[key] = _BUNDLED.get(key) or _interior_point(shape, scale_x, grid)
     return _INTERIOR[key]
+
+
+def label_key(shape: Shape, scale_x: float, grid: int) -> str:
+    """What an interior point depends on, hashed: the outline (name, code, every ring's
+    coordinates), the x scale and the lattice."""
+    digest = hashlib.sha256(f"{shape.name}|{shape.adcode}|{round(scale_x, 9)!r}|{grid}".encode())
+    for ring in shape.rings():
+        digest.update(np.ascontiguousarray(ring, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def label_table(folder: Path | None = None) -> dict[str, list[float]]:
+    """{label_key: [x, y]} of the county outlines in `folder` (default: the bundled ones; the city
+    outline, adcode ending in 00, has no label), searched anew with the scale the maps use."""
+    names = [n for n, (adcode, _) in available(folder).items() if not adcode.endswith("00")]
+    shapes = load_shapes(names, folder) or {}
+    if not shapes:
+        return {}
+    scale = 1.0 / aspect(shapes.values())
+    return {label_key(s, scale, LABEL_GRID): list(_interior_point(s, scale, LABEL_GRID)) for s in shapes.values()}
 
 
 def _interior_point(shape: Shape, scale_x: float, grid: int) -> tuple[float, float]:

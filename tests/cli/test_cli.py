@@ -186,6 +186,22 @@ def test_run_baseline_default(tmp_path):
     assert "charts/county-map.png, charts/county-map.svg}" in r.stdout
 
 
+def test_run_files_are_the_same_bytes_drawn_early_side_by_side_or_in_one_process(tmp_path):
+    """As shipped, a helper process warms up while the model runs and draws the charts side by
+    side (simulator/outputs/drawing.py; on a machine with two cores or more); drawn one after
+    another in the command's own process, every file is the same to the byte."""
+    shipped, serial = tmp_path / "shipped", tmp_path / "serial"
+    assert urbsd("run", "--out", str(shipped), cwd=tmp_path).returncode == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="error::UserWarning")
+    one = ("import simulator.outputs.drawing as d; d.workers_for = lambda n: 1; "
+           "from simulator.cli import main; raise SystemExit(main())")
+    r = subprocess.run([sys.executable, "-c", one, "run", "--out", str(serial)], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    a, b = tree(shipped), tree(serial)
+    assert a == b and "baseline/charts/county-map.svg" in a
+
+
 @pytest.mark.parametrize("year", ["2035", "2009"])
 def test_run_map_from_outside_the_run_is_one_line_and_writes_nothing(tmp_path, year):
     r = urbsd("run", "--map-from", year, cwd=tmp_path)

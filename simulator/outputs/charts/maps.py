@@ -133,7 +133,7 @@ def _draw_map(ax: Any, shapes: Mapping[str, Any], outline: Any, values: Mapping[
     if outline is not None:
         border = _patch(outline)
         border.set(facecolor="none", edgecolor="#222222", linewidth=1.1, zorder=3)
-        ax.add_patch(border)
+        ax.add_artist(border)  # as add_patch, without its slow data-limit update: the limits are set below
     for n in names:
         v = values[n]
         text = labels.get(n, n) + ("\n" + fmt.format(v) if v == v else "")
