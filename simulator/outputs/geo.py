@@ -189,6 +189,7 @@ def label_key(shape: Shape, scale_x: float, grid: int) -> str:
     coordinates), the x scale and the lattice."""
     digest = hashlib.sha256(f"{shape.name}|{shape.adcode}|{round(scale_x, 9)!r}|{grid}".encode())
     for ring in shape.rings():
+        digest.update(f"|{len(ring)}|".encode())  # where each ring ends: two ways of cutting the same points differ
         digest.update(np.ascontiguousarray(ring, dtype="<f8").tobytes())
     return digest.hexdigest()
 
