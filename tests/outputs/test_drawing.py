@@ -135,6 +135,10 @@ def test_an_interrupt_stops_every_drawing_process(tmp_path, forked):
 # --------------------------------------------------------------------------- the early helper
 
 
+def write_parent(path: Path) -> None:
+    path.write_text(str(os.getppid()))
+
+
 def warm_marker(folder: Path):
     """A warm-up that leaves the pid of the process it ran in."""
     return lambda: (folder / "warm.txt").write_text(str(os.getpid()))
@@ -149,8 +153,8 @@ def test_an_early_helper_warms_up_then_draws_the_jobs(tmp_path, forked):
         assert (tmp_path / "warm.txt").read_text() == str(helper)
         pids = {path.read_text() for path, _ in jobs}
         assert len(pids) == 2 and not pids & {str(os.getpid()), str(helper)}  # its own forks draw
-        draw_all([(tmp_path / "again.txt", write_pid), (tmp_path / "more.txt", write_pid)])  # a second batch
-        assert (tmp_path / "again.txt").is_file() and (tmp_path / "more.txt").is_file()
+        draw_all([(tmp_path / "again.txt", write_parent), (tmp_path / "more.txt", write_parent)])  # a second batch
+        assert {(tmp_path / n).read_text() for n in ("again.txt", "more.txt")} == {str(helper)}
     assert drawing._HELPER is None and multiprocessing.active_children() == []
 
 
@@ -160,12 +164,11 @@ def test_a_job_that_does_not_pickle_is_drawn_without_the_helper(tmp_path, forked
 
     def locked(path: Path) -> None:
         with lock:
-            write_pid(path)
+            write_parent(path)
 
     with drawing.early_drawing(lambda: None):
-        helper = drawing._HELPER[0].pid
         draw_all([(tmp_path / "a.txt", locked), (tmp_path / "b.txt", locked)])
-    assert {(tmp_path / n).read_text() for n in ("a.txt", "b.txt")}.isdisjoint({str(helper)})
+    assert {(tmp_path / n).read_text() for n in ("a.txt", "b.txt")} == {str(os.getpid())}  # forked here
 
 
 @needs_fork
@@ -187,8 +190,8 @@ def test_a_failing_warm_up_still_draws_and_a_failing_job_is_raised_here(tmp_path
 def test_a_helper_that_died_leaves_the_drawing_to_this_process(tmp_path, forked):
     with drawing.early_drawing(lambda: os._exit(4)):
         drawing._HELPER[0].join(10)
-        draw_all([(tmp_path / "a.txt", write_pid), (tmp_path / "b.txt", write_pid)])
-    assert (tmp_path / "a.txt").is_file() and (tmp_path / "b.txt").is_file()
+        draw_all([(tmp_path / "a.txt", write_parent), (tmp_path / "b.txt", write_parent)])
+    assert {(tmp_path / n).read_text() for n in ("a.txt", "b.txt")} == {str(os.getpid())}
 
 
 def test_no_helper_where_drawing_would_not_fork(tmp_path, monkeypatch):
