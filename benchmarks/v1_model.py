@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from throughput import draws  # this folder (the script's own) is on sys.path
+
 from simulator.bundled import bundled_model_path
 from simulator.engine.c_code import generate
 from simulator.engine.compile import compile_model
@@ -33,13 +35,6 @@ V1 = Path(__file__).resolve().parent / "models" / "pingliang-v1.yaml"
 TARGET_US = 40.0
 SWEEP = 100_000
 OUTPUTS = ["urbanization_rate", "hukou_urbanization_rate"]
-
-
-def draws(spec, n: int, seed: int = 1) -> dict[str, np.ndarray]:
-    """Every bounded scalar constant drawn uniformly inside its bounds, one value per run."""
-    rng = np.random.default_rng(seed)
-    return {name: rng.uniform(*c.bounds, size=n) for name, c in spec.constants.items()
-            if c.bounds is not None and not c.dims}
 
 
 def per_run(model, params: dict[str, np.ndarray], n: int, backend: str, reps: int) -> float:

@@ -13,6 +13,7 @@ only means the check runs every time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -24,15 +25,23 @@ from simulator.engine import equations, functions, ir, kernel, units
 KEEP = 256
 
 
-def _key(sha256: str) -> str | None:
+@functools.lru_cache(maxsize=1)
+def _code() -> str | None:
+    """The digest of what the check runs: its modules' source and pint's installed file (read
+    once per process); None without pint."""
     spec = importlib.util.find_spec("pint")
     if spec is None or spec.origin is None:
         return None
     stat = os.stat(spec.origin)
-    digest = hashlib.sha256(f"{sha256}|{spec.origin}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    digest = hashlib.sha256(f"{spec.origin}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     for module in (units, functions, equations, ir):
         digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
-    return digest.hexdigest()[:40]
+    return digest.hexdigest()
+
+
+def _key(sha256: str) -> str | None:
+    code = _code()
+    return None if code is None else hashlib.sha256(f"{sha256}|{code}".encode()).hexdigest()[:40]
 
 
 def _folder() -> Path:

@@ -28,6 +28,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+# imported here, not in the forked processes: the first thing a drawing process does is set
+# its signals (die_with_parent), before a Ctrl-C or SIGTERM could reach the command's handlers
+from simulator.analysis.chunks import die_with_parent
+
 Job = tuple[Path, Callable[[Path], object]]
 
 #: the helper started by `early_drawing`: (process, connection), or None
@@ -75,16 +79,8 @@ def _helper(conn, other_end, warm: Callable[[], object], parent: int) -> None:
     """The early drawing process: warm up, then draw each batch of jobs it is sent (forking per
     core, as `draw_all`), answering each with None or the exception; end when killed or when
     the pipe closes."""
-    import signal
-
-    # first of all, not the command's handlers (a SIGTERM raising its exception, Ctrl-C): the
-    # parent stops this process with SIGKILL, and Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from simulator.analysis.chunks import die_with_parent
-
+    die_with_parent(parent)  # the parent stops this process with SIGKILL; Ctrl-C is the parent's
     other_end.close()  # the parent's end, inherited: open here, it would keep the pipe from closing
-    die_with_parent(parent)
     try:
         warm()
     except Exception:  # noqa: BLE001 - only a head start: the drawing itself will raise what matters
@@ -165,8 +161,6 @@ def draw_all(jobs: Sequence[Job]) -> None:
 
 def _draw_share(share: list[Job], send, parent: int) -> None:
     """In a drawing process: draw each job; send None, or the exception that stopped it."""
-    from simulator.analysis.chunks import die_with_parent
-
     # the parent ends this process (terminate) when it is interrupted or fails, and a parent
     # killed outright takes it along: nothing is drawn into a staging folder after its owner
     die_with_parent(parent)

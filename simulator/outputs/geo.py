@@ -194,14 +194,18 @@ def label_key(shape: Shape, scale_x: float, grid: int) -> str:
     return digest.hexdigest()
 
 
-def label_table(folder: Path | None = None) -> dict[str, list[float]]:
-    """{label_key: [x, y]} of the county outlines in `folder` (default: the bundled ones; the city
-    outline, adcode ending in 00, has no label), searched anew with the scale the maps use."""
+def county_outlines(folder: Path | None = None) -> tuple[dict[str, Shape], float]:
+    """The county outlines in `folder` (default: the bundled ones; not the city outline, adcode
+    ending in 00) and the x scale a map of them uses for their labels (1 / aspect)."""
     names = [n for n, (adcode, _) in available(folder).items() if not adcode.endswith("00")]
     shapes = load_shapes(names, folder) or {}
-    if not shapes:
-        return {}
-    scale = 1.0 / aspect(shapes.values())
+    return shapes, (1.0 / aspect(shapes.values()) if shapes else 1.0)
+
+
+def label_table(folder: Path | None = None) -> dict[str, list[float]]:
+    """{label_key: [x, y]} of the county outlines in `folder` (`county_outlines`), searched anew
+    with the scale the maps use."""
+    shapes, scale = county_outlines(folder)
     return {label_key(s, scale, LABEL_GRID): list(_interior_point(s, scale, LABEL_GRID)) for s in shapes.values()}
 
 

@@ -23,9 +23,6 @@ def warm_up() -> None:
         FigureCanvasAgg(fig)
         fig.text(0.1, 0.5, "常住人口城镇化率（%）2035年 Urbanization rate")
     render_chart(fig)
-    counties = [name for name, (adcode, _) in geo.available().items() if not adcode.endswith("00")]
-    shapes = geo.load_shapes(counties)
-    if shapes:
-        scale = 1.0 / geo.aspect(shapes.values())
-        for shape in shapes.values():
-            geo.interior_point(shape, scale)
+    shapes, scale = geo.county_outlines()
+    for shape in shapes.values():
+        geo.interior_point(shape, scale)
