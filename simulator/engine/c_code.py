@@ -27,7 +27,17 @@ reference), operation for operation:
   RAMP use `t` and `dt` as the numpy templates do. The compiler must not contract `a * b + c`
   into a fused multiply-add (`-ffp-contract=off`) nor use fast-math.
 - **Euler and RK4** in one kernel (an argument): RK4 evaluates the rate section four times per
-  step in a stage loop (the section is emitted once), in numpy's order of operations.
+  step in a stage loop (the section is emitted once), in numpy's order of operations. Its four
+  derivatives are summed as they come (k1, + 2 k2, + 2 k3, then + k4 in the update: numpy's
+  order), so a workspace holds two state-sized arrays for RK4 (start of step, running sum), not
+  four.
+
+- **Parts**: the functions are cut into `PARTS` groups of about equal length, each between
+  `#if !defined(URBSD_PART) || URBSD_PART == k` and `#endif`, after one header (includes,
+  helpers, lookups, the workspace type, every function's prototype). Compiled as it is, the file
+  is the whole kernel; compiled with -DURBSD_PART=k, part k. The functions call each other
+  through the shared library as before (a global function of position-independent code is not
+  inlined), so the parts cost nothing at run time and the compile takes about 1/cores as long.
 
 Each built-in's C code is its row's `scalar` template in `functions.FUNCTIONS`; each statement
 is preceded by a comment naming the element and its equation as written in the model file.
@@ -47,6 +57,9 @@ from simulator.engine.functions import FUNCTIONS
 
 #: runs computed side by side (the last axis of every value)
 LANES = 4
+#: the file is cut into this many parts, which `engine.kernel` compiles side by side (one
+#: compiler process each, as many at once as the machine has cores) and links into one library
+PARTS = 4
 
 Env = dict[str, "int | str"]
 
@@ -77,21 +90,24 @@ class KernelSource:
     widths: dict[str, int]
     n_state: int
     lanes: int = LANES
+    #: sections of the file, URBSD_PART 0 .. parts - 1 (see the module doc)
+    parts: int = 1
     hoisted: int = 0
     lines: int = 0
 
 
 def generate(program: ir.Program, series: frozenset[str] = frozenset(), name: str = "",
-             lanes: int = LANES) -> KernelSource:
+             lanes: int = LANES, parts: int = PARTS) -> KernelSource:
     """The kernel of `program` with the constants in `series` read from a time-series table."""
-    return _Gen(program, frozenset(series), name, lanes).source()
+    return _Gen(program, frozenset(series), name, lanes, parts).source()
 
 
 class _Gen:
-    def __init__(self, program: ir.Program, series: frozenset[str], name: str, lanes: int) -> None:
+    def __init__(self, program: ir.Program, series: frozenset[str], name: str, lanes: int, parts: int) -> None:
         p = self.p = program
         self.name = name
         self.L = lanes
+        self.n_parts = parts
         self.size = {d: len(e) for d, e in p.dims.items()}
         self.series = series & set(p.constants)
         self.coff: dict[str, int] = {}
@@ -414,16 +430,25 @@ class _Gen:
                 lambda env, temp=temp: self.at(temp.name, env, "run"), temp.dims, node, "run", I))
         recorded = list(p.outputs)
         widths = {n: self.width(self.dims[n]) for n in recorded}
-        record = []
-        for k, n in enumerate(recorded):
-            src = f"w->S + {self.soff[n] * self.L}" if n in self.soff else f"w->{self.cname[n]}"
-            record.append(f"{I3}  if (ocol[{k}] >= 0) put(o, ocol[{k}], {src}, {widths[n]}, nl, stride);")
+        # one call of `put` in a loop over a table (not one call per variable: a compiler that
+        # inlines and vectorizes each of them spends most of the build on them)
+        sources = [f"w->S + {self.soff[n] * self.L}" if n in self.soff else f"w->{self.cname[n]}" for n in recorded]
+        tables, record = [], []
+        if recorded:
+            rows = [", ".join(sources[i:i + 4]) for i in range(0, len(sources), 4)]
+            tables = ([f"{I1}/* where each recorded variable is, and its number of elements */",
+                       f"{I1}const double *const rec[{len(recorded)}] = {{"] + [f"{I2}{r}," for r in rows]
+                      + [f"{I1}}};", f"{I1}static const int rec_width[{len(recorded)}] = "
+                         f"{{{', '.join(str(widths[n]) for n in recorded)}}};"])
+            record = [f"{I3}  for (int k = 0; k < {len(recorded)}; k++)",
+                      f"{I3}    if (ocol[k] >= 0) put(o, ocol[k], rec[k], rec_width[k], nl, stride);"]
 
-        functions: list[str] = []
+        functions: list[list[str]] = []
         const_calls = self.pack(const_blocks, "constants only, once per run", functions)
         init_calls = self.pack(init_blocks, "initial values", functions)
-        functions += ["/* the initial state */", "void urbsd_init_state(work_t *restrict w, const double t, "
-                      "const double dt, const double *restrict ts) {"] + self.init_state + ["}", ""]
+        self.packed.append("urbsd_init_state")
+        functions.append(["/* the initial state */", _SIGNATURE.format("urbsd_init_state") + " {"]
+                         + self.init_state + ["}", ""])
         step_calls = self.pack(step_blocks + deriv_blocks, "flows and auxiliaries the derivatives need, "
                                "then the derivatives", functions)
         save_calls = self.pack(save_blocks, "recorded only", functions)
@@ -432,20 +457,22 @@ class _Gen:
         lines += ["typedef struct {"]
         lines += [f"  double {f}[{max(w, 1) * self.L}];" for f, w in
                   [("C", self.n_p), ("S", self.n_state), ("D", self.n_state), ("Y0", self.n_state),
-                   ("K1", self.n_state), ("K2", self.n_state), ("K3", self.n_state)] + self.fields]
+                   ("A", self.n_state)] + self.fields]
         lines += ["} work_t;", ""]
-        lines += ["/* the first nl lanes of `width` elements from src to o + col, o + stride, ... */",
-                  "static void put(double *restrict o, int64_t col, const double *restrict src, int width, int nl, "
-                  "int64_t stride) {",
-                  f"  for (int l = 0; l < nl; l++) for (int e = 0; e < width; e++) o[l * stride + col + e] = "
-                  f"src[e * {self.L} + l];",
-                  "}", ""]
-        lines += functions
+        lines += ["/* the functions of every part */"] + [_SIGNATURE.format(f) + ";" for f in self.packed] + [""]
+        head = lines
+        lines = ["/* the first nl lanes of `width` elements from src to o + col, o + stride, ... */",
+                 "static void put(double *restrict o, int64_t col, const double *restrict src, int width, int nl, "
+                 "int64_t stride) {",
+                 f"  for (int l = 0; l < nl; l++) for (int e = 0; e < width; e++) o[l * stride + col + e] = "
+                 f"src[e * {self.L} + l];",
+                 "}", ""]
         lines += ["static void run_lanes(work_t *restrict w, const double *restrict TS, int64_t n_ts, double start, "
                   "double dt, int64_t n_steps, int64_t save_every, int rk4, const int64_t *restrict ocol, "
                   "double *restrict out, int64_t n_out, int nl) {",
                   f"{I1}double t = start;", f"{I1}const double *ts = TS;", f"{I1}const double h = dt / 2.0;",
                   f"{I1}const int64_t stride = (n_steps / save_every + 1) * n_out;  /* one run's rows */"]
+        lines += tables
         lines += [I1 + c for c in const_calls + init_calls]
         lines += [f"{I1}/* the initial state */", f"{I1}urbsd_init_state(w, t, dt, ts);"]
         lines += [
@@ -456,14 +483,14 @@ class _Gen:
             f"{I3}if (stage == 0) {{ t = t0; ts = TS + (rk4 ? 3 * step : step) * n_ts; }}",
             f"{I3}else {{",
             f"{I3}  const double c = stage == 3 ? dt : h;",
-            f"{I3}  const double *k = stage == 1 ? w->K1 : stage == 2 ? w->K2 : w->K3;",
             f"{I3}  t = t0 + c; ts = TS + (3 * step + (stage == 3 ? 2 : 1)) * n_ts;",
-            f"{I3}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->Y0[i] + c * k[i];",
+            f"{I3}  /* D holds the previous stage's derivative (k1, k2 or k3) */",
+            f"{I3}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->Y0[i] + c * w->D[i];",
             f"{I3}}}",
         ]
         lines += [I3 + c for c in step_calls]
         lines += [f"{I3}if (stage > 0) {{",
-                  f"{I3}  if (stage < 3) memcpy(stage == 1 ? w->K2 : w->K3, w->D, sizeof w->D);",
+                  f"{I3}  if (stage < 3) for (int i = 0; i < {self.n_state * self.L}; i++) w->A[i] = w->A[i] + 2.0 * w->D[i];",
                   f"{I3}  continue;",
                   f"{I3}}}",
                   f"{I3}if (step % save_every == 0) {{"]
@@ -472,21 +499,25 @@ class _Gen:
         lines += record
         lines += [f"{I3}}}",
                   f"{I3}if (step == n_steps) return;",
-                  f"{I3}if (rk4) {{ memcpy(w->Y0, w->S, sizeof w->S); memcpy(w->K1, w->D, sizeof w->D); }}",
+                  f"{I3}if (rk4) {{ memcpy(w->Y0, w->S, sizeof w->S); memcpy(w->A, w->D, sizeof w->D); }}",
                   f"{I2}}}",
                   f"{I2}if (rk4)",
                   f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++)",
-                  f"{I2}    w->S[i] = w->Y0[i] + dt / 6.0 * (((w->K1[i] + 2.0 * w->K2[i]) + 2.0 * w->K3[i]) + w->D[i]);",
+                  f"{I2}    w->S[i] = w->Y0[i] + dt / 6.0 * (w->A[i] + w->D[i]);",
                   f"{I2}else",
                   f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->S[i] + dt * w->D[i];",
                   f"{I1}}}", "}", ""]
         lines += c_parts.entry(self.n_p, self.n_ts, self.n_state, len(recorded), self.L)
+        groups = _cut([lines] + functions, self.n_parts)  # the driver first: part 0
+        lines = head
+        for k, group in enumerate(groups):
+            lines += [f"#if !defined(URBSD_PART) || URBSD_PART == {k}"] + [x for f in group for x in f] + ["#endif", ""]
         text = "\n".join(lines) + "\n"
         return KernelSource(text=text, key=hashlib.sha256(text.encode()).hexdigest(),
                             constants={c: (o, self.width(p.constants[c])) for c, o in self.coff.items()},
                             n_p=self.n_p, series={c: (o, self.width(p.constants[c])) for c, o in self.toff.items()},
                             n_ts=self.n_ts, recorded=recorded, widths=widths, n_state=self.n_state,
-                            lanes=self.L, hoisted=len(self.hoist_code), lines=len(lines))
+                            lanes=self.L, parts=len(groups), hoisted=len(self.hoist_code), lines=len(lines))
 
     def init_section(self, indent: str) -> list[list[str]]:
         """Initial values at t = start: only what the states' initial values need (blocks of
@@ -516,7 +547,7 @@ class _Gen:
         self.init_state = state
         return blocks
 
-    def pack(self, blocks: list[list[str]], what: str, functions: list[str], size: int = 40) -> list[str]:
+    def pack(self, blocks: list[list[str]], what: str, functions: list[list[str]], size: int = 40) -> list[str]:
         """Blocks of statements as functions of about `size` lines each (a compiler is much
         faster on many middle-sized functions than on one huge one); returns their calls."""
         calls: list[str] = []
@@ -525,11 +556,27 @@ class _Gen:
             if chunk and (block is None or len(chunk) + len(block) > size):
                 name = f"urbsd_f{len(self.packed)}"
                 self.packed.append(name)
-                functions += [f"/* {what} ({len(calls) + 1}) */",
-                              f"void {name}(work_t *restrict w, const double t, const double dt, "
-                              "const double *restrict ts) {"] + chunk + ["}", ""]
+                functions.append([f"/* {what} ({len(calls) + 1}) */", _SIGNATURE.format(name) + " {"]
+                                 + chunk + ["}", ""])
                 calls.append(f"{name}(w, t, dt, ts);")
                 chunk = []
             if block is not None:
                 chunk += block
         return calls
+
+
+_SIGNATURE = "void {}(work_t *restrict w, const double t, const double dt, const double *restrict ts)"
+
+
+def _cut(functions: list[list[str]], parts: int) -> list[list[list[str]]]:
+    """`functions` (each a list of lines) in at most `parts` consecutive groups of about equal
+    length in lines (the compile time of a part grows about with its length)."""
+    total = sum(len(f) for f in functions)
+    groups: list[list[list[str]]] = [[]]
+    done = 0
+    for f in functions:
+        if groups[-1] and done >= total * len(groups) / parts and len(groups) < parts:
+            groups.append([])
+        groups[-1].append(f)
+        done += len(f)
+    return groups

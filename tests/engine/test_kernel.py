@@ -16,6 +16,7 @@ RK4 at dt 0.25 on extreme draws) amplifies a last-bit difference without bound, 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -195,8 +196,15 @@ def test_generated_source_is_the_same_in_every_process():
 def test_constants_only_expressions_are_computed_once_per_run(compiled):
     """The delay3's delay / 3 and the constants-only auxiliaries sit before the time loop."""
     src = generate(compiled("pingliang").program).text
-    once, loop = src.split("time steps */")
-    assert "delay time of delay3" in once and "delay time of delay3" not in loop
+    driver = src[src.index("static void run_lanes("):src.index("int urbsd_info(")]
+    before, loop = driver.split("time steps */")
+
+    def body(calls: str) -> str:  # the functions called in `calls`, as written
+        return "".join(re.search(rf"void {f}\([^\n]*?\) {{\n(.*?)\n}}\n", src, re.S).group(1)
+                       for f in re.findall(r"(urbsd_f\d+)\(w, t, dt, ts\);", calls))
+
+    once, each_step = body(before), body(loop)
+    assert "delay time of delay3" in once and "delay time of delay3" not in each_step
     assert "sum over county" in once
 
 
@@ -322,8 +330,42 @@ def test_a_compiler_that_refuses_the_optional_flags_builds_without_them(tmp_path
         np.testing.assert_allclose(got.data[name], ref.data[name], rtol=1e-12, atol=0)
     calls = log.read_text().splitlines()
     assert "-fvect-cost-model=dynamic" in calls[-1] and "-march=native" not in calls[-1]
-    assert "-fpeel-loops" not in calls[-1] and len(calls) == 3  # each refusal drops the flag it names
+    assert "-fpeel-loops" not in calls[-1]
+    tried = {tuple(a for a in call.split() if a.startswith(("-f", "-m"))) for call in calls}
+    assert len(tried) == 3  # each refusal drops the flag it names: three sets of flags were tried
     assert capsys.readouterr().err == ""
+
+
+def test_the_parts_built_side_by_side_are_the_file_built_whole(tmp_path, monkeypatch):
+    """The same source built in its parts (as urbsd does) and as one file gives the same numbers."""
+    import dataclasses
+
+    def whole(*args, **kwargs):
+        return dataclasses.replace(generate(*args, **kwargs), parts=1)
+
+    got, parts = {}, {}
+    for how, gen in (("parts", generate), ("whole", whole)):
+        monkeypatch.setenv(K.ENV_CACHE, str(tmp_path / how))
+        monkeypatch.setattr(K, "generate", gen)
+        model = _toy(tmp_path, 1.07)
+        parts[how] = K.kernel_for(model).source.parts
+        got[how] = simulate(model, backend="kernel").data
+    assert parts["parts"] > 1 and parts["whole"] == 1
+    assert got["parts"].keys() == got["whole"].keys()
+    for name in got["parts"]:
+        np.testing.assert_array_equal(got["parts"][name], got["whole"][name])
+
+
+@pytest.mark.parametrize("sizes,parts", [([5, 1, 1, 1, 1, 1], 4), ([1] * 9, 4), ([3, 2], 4), ([7], 3), ([2, 9, 2, 2], 2)])
+def test_the_functions_are_cut_into_consecutive_parts_of_about_equal_length(sizes, parts):
+    from simulator.engine.c_code import _cut
+
+    functions = [[f"f{i}"] * n for i, n in enumerate(sizes)]
+    groups = _cut(functions, parts)
+    assert [f for g in groups for f in g] == functions  # all of them, in order, once
+    assert 1 <= len(groups) <= min(parts, len(sizes)) and all(groups)
+    lengths = [sum(len(f) for f in g) for g in groups]
+    assert max(lengths) <= max(sum(sizes) / parts, max(sizes)) * 2
 
 
 def _build_in_child(cache: str, path: str) -> float:
