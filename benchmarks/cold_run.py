@@ -8,8 +8,9 @@ the time to the first result (the first line `urbsd run` prints, once the run is
 files are written) and to the end of the process. The warm start is timed three times more,
 alternating: as shipped (a helper process forked at the start warms up while the model runs,
 then draws the two charts side by side, one process per core: simulator/outputs/drawing.py),
-with the drawing processes forked only once the results exist, and with the charts drawn one
-after another.
+with the drawing processes forked only once the results exist, with the CSV and JSON made and
+written before the charts start (not while they are drawn), and with the charts drawn one after
+another.
 Run with the interpreter of a venv where urbsd is installed (`pip install .`: installed
 modules are byte-compiled, as for a user): .venv/bin/python benchmarks/cold_run.py [N]
 """
@@ -56,6 +57,12 @@ LATE = ("import contextlib, sys; import simulator.outputs.drawing as d; "
         "d.early_drawing = lambda warm: contextlib.nullcontext(); "
         "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
 
+#: `urbsd` with its CSV and JSON made and written before the charts start (as before the charts
+#: were drawn while they are written: simulator.outputs.drawing, `meanwhile`)
+FILES_FIRST = ("import sys; import simulator.outputs.drawing as d; draw = d.draw_all; "
+               "d.draw_all = lambda jobs, meanwhile=None: (meanwhile and meanwhile(), draw(jobs)) and None; "
+               "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
+
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -68,9 +75,11 @@ def main() -> None:
         warm = best_of(run_cmd + [os.path.join(tmp, "warm")], n, tmp, cache)
         serial_cmd = [sys.executable, "-c", SERIAL, "run", "--out", os.path.join(tmp, "serial")]
         late_cmd = [sys.executable, "-c", LATE, "run", "--out", os.path.join(tmp, "late")]
-        side, late, serial = [], [], []
+        first_cmd = [sys.executable, "-c", FILES_FIRST, "run", "--out", os.path.join(tmp, "first")]
+        side, late, serial, first = [], [], [], []
         for _ in range(n):  # alternated, so that all see the same load
             side.append(best_of(run_cmd + [os.path.join(tmp, "warm")], 1, tmp, cache)[1])
+            first.append(best_of(first_cmd, 1, tmp, cache)[1])
             late.append(best_of(late_cmd, 1, tmp, cache)[1])
             serial.append(best_of(serial_cmd, 1, tmp, cache)[1])
         from simulator.scenario.schema import bundled_scenario_path
@@ -86,8 +95,11 @@ def main() -> None:
     print(f"urbsd run, kernel cache warm    : first result {warm[0]:6.3f} s, end {warm[1]:6.3f} s  "
           f"({warm[1] / bare:.1f}x a bare interpreter start)")
     print(f"the cold cache costs            : {cold[1] - warm[1]:6.3f} s (the kernel's compile)")
-    side_median, late_median, serial_median = (statistics.median_high(x) for x in (side, late, serial))
+    side_median, late_median, serial_median, first_median = (statistics.median_high(x) for x in (side, late, serial,
+                                                                                                 first))
     print(f"warm, as shipped (early helper) : {min(side):6.3f} s best, {side_median:6.3f} s median")
+    print(f"warm, CSV and JSON before charts: {min(first):6.3f} s best, {first_median:6.3f} s median"
+          f"  ({first_median / side_median:.2f}x the median as shipped)")
     print(f"warm, drawers forked at the end : {min(late):6.3f} s best, {late_median:6.3f} s median"
           f"  ({late_median / side_median:.2f}x the median as shipped)")
     print(f"warm, charts one after another  : {min(serial):6.3f} s best, {serial_median:6.3f} s median"

@@ -4,7 +4,9 @@
 CPU-seconds, `benchmarks/county_map.py`); they do not depend on each other, so on a machine with
 two cores or more they are drawn side by side. `draw_all(jobs)` takes `(path, draw)` pairs, where
 `draw(path)` writes the file (and maybe siblings, the SVG beside a PNG), and returns when all
-are drawn. A process forked after the figures' inputs exist shares them without pickling;
+are drawn; `draw_all(jobs, meanwhile)` runs `meanwhile()` in this process while the files are
+drawn elsewhere (`urbsd run` builds and writes its CSV and JSON then, instead of before the
+charts start). A process forked after the figures' inputs exist shares them without pickling;
 an exception in a drawing process is sent back and raised here, as it would have been raised
 in one process. Without `fork` (Windows, macOS spawn), with one core, one job, or other threads
 running in this process, the files are drawn one after another in this process.
@@ -99,39 +101,60 @@ def _helper(conn, other_end, warm: Callable[[], object], parent: int) -> None:
         conn.send_bytes(_pickled_exception(answer) if answer is not None else pickle.dumps(None))
 
 
-def _by_helper(jobs: Sequence[Job]) -> bool:
-    """Draw `jobs` in the early helper if there is one alive and the jobs pickle; False if not
-    (the caller draws them). The helper's failure is raised here."""
+def _to_helper(jobs: Sequence[Job]) -> Callable[[], None] | None:
+    """Send `jobs` to the early helper if there is one alive and the jobs pickle, and return the
+    function that waits for its answer (raising the helper's failure); None if not (the caller
+    draws them)."""
     if _HELPER is None:
-        return False
+        return None
     process, conn = _HELPER
     if not process.is_alive():  # type: ignore[attr-defined]
-        return False
+        return None
     import cloudpickle
 
     try:
         message = cloudpickle.dumps(list(jobs))
     except Exception:  # noqa: BLE001 - e.g. a job holding a lock or an open file: drawn here
-        return False
+        return None
+    stopped = "the chart-drawing process stopped before it had drawn the charts"
     try:
         conn.send_bytes(message)  # type: ignore[attr-defined]
-        answer = pickle.loads(conn.recv_bytes())  # type: ignore[attr-defined]
     except (EOFError, OSError):
-        raise RuntimeError("the chart-drawing process stopped before it had drawn the charts") from None
-    except BaseException:  # an interrupt: no drawing outlives the call (its processes die with the helper)
-        process.kill()  # type: ignore[attr-defined]
-        raise
-    if answer is not None:
-        raise answer
-    return True
+        raise RuntimeError(stopped) from None
+
+    def answer() -> None:
+        try:
+            got = pickle.loads(conn.recv_bytes())  # type: ignore[attr-defined]
+        except (EOFError, OSError):
+            raise RuntimeError(stopped) from None
+        except BaseException:  # an interrupt: no drawing outlives the call (its processes die with the helper)
+            process.kill()  # type: ignore[attr-defined]
+            raise
+        if got is not None:
+            raise got
+
+    return answer
 
 
-def draw_all(jobs: Sequence[Job]) -> None:
-    """Run every `draw(path)`; the first failure (in job order) is raised once all have stopped."""
+def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] | None = None) -> None:
+    """Run every `draw(path)`, and `meanwhile()` in this process while they are drawn elsewhere;
+    a failure of `meanwhile` stops the drawing and is raised, else the first failure of a job (in
+    job order) once all have stopped."""
     workers = workers_for(len(jobs))
-    if workers > 1 and _by_helper(jobs):
+    answer = _to_helper(jobs) if workers > 1 else None
+    if answer is not None:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        except BaseException:
+            assert _HELPER is not None
+            _HELPER[0].kill()  # type: ignore[attr-defined]  # its drawing processes die with it
+            raise
+        answer()
         return
     if workers == 1:
+        if meanwhile is not None:
+            meanwhile()
         for path, draw in jobs:
             draw(path)
         return
@@ -147,8 +170,10 @@ def draw_all(jobs: Sequence[Job]) -> None:
             process.start()
             send.close()
             running.append((process, receive))
+        if meanwhile is not None:
+            meanwhile()
         failures = [_outcome(process, receive) for process, receive in running]
-    finally:  # an interrupt here: no drawing process outlives the call (and writes after it)
+    finally:  # an interrupt or failure here: no drawing process outlives the call (and writes after it)
         for process, receive in running:
             if process.is_alive():
                 process.terminate()

@@ -22,6 +22,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,16 @@ def atomic_write_csv(path: str | Path, frame: Mapping[str, Any]) -> Path:
     return atomic_write_text(path, csv_text(frame))
 
 
-#: a file's content: its bytes, or a function that draws it at the path it is given
-FileContent = bytes | Callable[[Path], Any]
+@dataclass(frozen=True)
+class Later:
+    """A file's bytes, made by `make()` when the folder is written: while its charts are drawn
+    in other processes, not before they start."""
+
+    make: Callable[[], bytes]
+
+
+#: a file's content: its bytes, bytes made later, or a function that draws it at the path it is given
+FileContent = bytes | Later | Callable[[Path], Any]
 
 
 #: staging folders are named `.<folder>.urbsd-<host>-<pid>-<random>.tmp`: recognisably
@@ -190,10 +199,11 @@ class Staging:
 def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -> dict[Path, Path]:
     """Write a folder of files, all or nothing as far as possible; return {relative: final path}.
 
-    `files` maps a path relative to `out_dir` to its bytes, or to a function that draws the
-    file at the path it is given (a chart); such a function may also write siblings (the
-    SVG beside a PNG), which are moved with the rest. The functions run side by side, one
-    process per core (`simulator.outputs.drawing`): they must not depend on each other.
+    `files` maps a path relative to `out_dir` to its bytes, to `Later` bytes, or to a function
+    that draws the file at the path it is given (a chart); such a function may also write
+    siblings (the SVG beside a PNG), which are moved with the rest. The functions run side by
+    side, one process per core (`simulator.outputs.drawing`): they must not depend on each other;
+    the bytes are made and written in this process meanwhile.
     Built in a `Staging` folder beside `out_dir` (see there for what happens on a failure or
     a kill).
     """
@@ -202,15 +212,20 @@ def write_folder(out_dir: str | Path, files: Mapping[str | Path, FileContent]) -
     with Staging(out_dir) as staging:
         stage = staging.path
         assert stage is not None
-        drawings = []
+        drawings, data = [], []
         for rel, content in files.items():
             target = stage / rel
-            if isinstance(content, bytes):
-                fsync_write(target, content)
+            if isinstance(content, (bytes, Later)):
+                data.append((target, content))
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 drawings.append((target, content))
-        draw_all(drawings)  # side by side on several cores (simulator.outputs.drawing)
+
+        def write_data() -> None:
+            for target, content in data:
+                fsync_write(target, content.make() if isinstance(content, Later) else content)
+
+        draw_all(drawings, meanwhile=write_data)  # side by side on several cores (simulator.outputs.drawing)
         for target, _ in drawings:
             if not target.is_file():
                 raise RuntimeError(f"the function for {target.relative_to(stage)} wrote no file at {target}")
@@ -234,8 +249,8 @@ def write_run_outputs(
     `.svg` if one was written.
     """
     files: dict[str | Path, FileContent] = {
-        TIMESERIES: csv_text(frame).encode("utf-8"),
-        SUMMARY: json_text(summary).encode("utf-8"),
+        TIMESERIES: Later(lambda: csv_text(frame).encode("utf-8")),
+        SUMMARY: Later(lambda: json_text(summary).encode("utf-8")),
     }
     if chart_fn is not None:
         files[CHART] = chart_fn

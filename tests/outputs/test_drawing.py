@@ -7,6 +7,7 @@ running in this process, and is tested on its own with both held fixed.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -239,3 +240,71 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# --------------------------------------------------------------------------- work done meanwhile
+
+
+def started_then_wait(path: Path) -> None:
+    """A job that marks its start, then waits (up to 20 s) for `meanwhile` to answer."""
+    path.with_suffix(".started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 20
+    while not path.with_suffix(".go").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    path.write_text(str(os.getpid()))
+
+
+def meanwhile_sees_the_jobs_start(paths: list[Path], seen: list[str]):
+    """`meanwhile`: runs here, waits until every job has started, then lets them finish."""
+    def meanwhile() -> None:
+        seen.append(str(os.getpid()))
+        deadline = time.monotonic() + 20
+        while not all(p.with_suffix(".started").exists() for p in paths) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append("all started" if all(p.with_suffix(".started").exists() for p in paths) else "not started")
+        for p in paths:
+            p.with_suffix(".go").write_text("")
+    return meanwhile
+
+
+@needs_fork
+@pytest.mark.parametrize("helper", [False, True])
+def test_meanwhile_runs_here_while_the_jobs_are_drawn(tmp_path, forked, helper):
+    paths = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    seen: list[str] = []
+    with drawing.early_drawing(lambda: None) if helper else contextlib.nullcontext():
+        draw_all([(p, started_then_wait) for p in paths], meanwhile=meanwhile_sees_the_jobs_start(paths, seen))
+    assert seen == [str(os.getpid()), "all started"]  # the jobs were drawing while meanwhile ran
+    assert all(p.is_file() and p.read_text() != str(os.getpid()) for p in paths)
+
+
+def test_meanwhile_runs_too_where_the_jobs_are_drawn_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(drawing, "workers_for", lambda n: 1)
+    ran: list[int] = []
+    draw_all([(tmp_path / "a.txt", write_pid)], meanwhile=lambda: ran.append(os.getpid()))
+    assert ran == [os.getpid()] and (tmp_path / "a.txt").read_text() == str(os.getpid())
+
+
+@needs_fork
+@pytest.mark.parametrize("helper", [False, True])
+def test_a_failing_meanwhile_stops_the_drawing_and_is_raised(tmp_path, forked, helper):
+    def slow(path: Path) -> None:
+        path.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def bad() -> None:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "a.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise OSError(28, "No space left on device")
+
+    start = time.monotonic()
+    with pytest.raises(OSError, match="No space left"):
+        with drawing.early_drawing(lambda: None) if helper else contextlib.nullcontext():
+            draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)], meanwhile=bad)
+    assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
+    pids = [int(p.read_text()) for p in (tmp_path / "a.txt", tmp_path / "b.txt") if p.exists()]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert pids and not any(_alive(pid) for pid in pids)

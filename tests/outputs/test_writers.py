@@ -104,6 +104,22 @@ def test_failed_chart_creates_no_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_later_bytes_are_made_while_the_charts_are_drawn_and_a_failure_writes_nothing(tmp_path):
+    out = tmp_path / "baseline"
+    made = []
+    writers.write_folder(out, {"a.csv": writers.Later(lambda: made.append(1) or b"x,y\n"), "b.json": b"{}",
+                               "charts/c.png": fake_chart})
+    assert made == [1] and snapshot(out) == {"a.csv": b"x,y\n", "b.json": b"{}", "charts/c.png": b"\x89PNG fake"}
+    before = snapshot(out)
+
+    def broken() -> bytes:
+        raise ValueError("no such column")
+
+    with pytest.raises(ValueError, match="no such column"):
+        writers.write_folder(out, {"a.csv": writers.Later(broken), "charts/c.png": fake_chart})
+    assert snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["baseline"]
+
+
 @pytest.mark.parametrize("fail_at", [1, 2, 3])
 def test_interrupted_replace_restores_old_files(tmp_path, monkeypatch, fail_at):
     """os.replace fails on the n-th file: the files moved before it are put back."""
