@@ -31,6 +31,30 @@ def forked(monkeypatch):
     monkeypatch.setattr(drawing, "workers_for", lambda n: min(n, 2))
 
 
+@pytest.fixture
+def ctrl_c():
+    """`ctrl_c(seconds)` starts a timer that interrupts this process's main thread as Ctrl-C does a
+    command (SIGINT to the thread itself, with Python's own handler, unblocked: whatever an earlier
+    test in this worker left; a signal sent to the process may go to the timer's thread instead,
+    leaving the main thread blocked in its read)."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    main = threading.main_thread().ident
+    timers: list[threading.Timer] = []
+
+    def start(seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, lambda: signal.pthread_kill(main, signal.SIGINT))
+        timers.append(timer)
+        timer.start()
+        return timer
+
+    yield start
+    for timer in timers:
+        timer.cancel()
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    signal.signal(signal.SIGINT, handler)
+
+
 def write_pid(path: Path) -> None:
     path.write_text(str(os.getpid()))
 
@@ -110,21 +134,17 @@ def test_a_drawing_process_that_dies_is_an_error(tmp_path, forked):
 
 
 @needs_fork
-def test_an_interrupt_stops_every_drawing_process(tmp_path, forked):
+def test_an_interrupt_stops_every_drawing_process(tmp_path, forked, ctrl_c):
     """Ctrl-C while charts are drawn: the call raises it and no drawing process is left behind."""
 
     def slow(path: Path) -> None:
         path.write_text(str(os.getpid()))
         time.sleep(60)
 
-    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.monotonic()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
-    finally:
-        timer.cancel()
+    ctrl_c(1.0)
+    with pytest.raises(KeyboardInterrupt):
+        draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
     assert time.monotonic() - start < 30
     assert multiprocessing.active_children() == []
     for path in (tmp_path / "a.txt", tmp_path / "b.txt"):
@@ -204,7 +224,7 @@ def test_no_helper_where_drawing_would_not_fork(tmp_path, monkeypatch):
 
 
 @needs_fork
-def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(tmp_path, forked):
+def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(tmp_path, forked, ctrl_c):
     def slow(path: Path) -> None:
         path.write_text(str(os.getpid()))
         time.sleep(60)
@@ -213,12 +233,8 @@ def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(
     with pytest.raises(KeyboardInterrupt):
         with drawing.early_drawing(lambda: None):
             helper = drawing._HELPER[0].pid
-            timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-            timer.start()
-            try:
-                draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
-            finally:
-                timer.cancel()
+            ctrl_c(1.0)
+            draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
     assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
     pids = [helper] + [int(p.read_text()) for p in (tmp_path / "a.txt", tmp_path / "b.txt") if p.exists()]
     deadline = time.monotonic() + 10
