@@ -35,9 +35,9 @@ reference), operation for operation:
 - **Parts**: the functions are cut into `PARTS` groups of about equal length, each between
   `#if !defined(URBSD_PART) || URBSD_PART == k` and `#endif`, after one header (includes,
   helpers, lookups, the workspace type, every function's prototype). Compiled as it is, the file
-  is the whole kernel; compiled with -DURBSD_PART=k, part k. The functions call each other
-  through the shared library as before (a global function of position-independent code is not
-  inlined), so the parts cost nothing at run time and the compile takes about 1/cores as long.
+  is the whole kernel; compiled with -DURBSD_PART=k, part k. The functions were separate calls
+  before (gcc does not inline a global function into position-independent code), so the parts
+  cost nothing measurable at run time, and the compile takes about 1/cores as long.
 
 Each built-in's C code is its row's `scalar` template in `functions.FUNCTIONS`; each statement
 is preceded by a comment naming the element and its equation as written in the model file.
@@ -60,6 +60,8 @@ LANES = 4
 #: the file is cut into this many parts, which `engine.kernel` compiles side by side (one
 #: compiler process each, as many at once as the machine has cores) and links into one library
 PARTS = 4
+#: every generated function but the driver: the workspace, the time, the step, the time-series row
+_SIGNATURE = "void {}(work_t *restrict w, const double t, const double dt, const double *restrict ts)"
 
 Env = dict[str, "int | str"]
 
@@ -564,8 +566,6 @@ class _Gen:
                 chunk += block
         return calls
 
-
-_SIGNATURE = "void {}(work_t *restrict w, const double t, const double dt, const double *restrict ts)"
 
 
 def _cut(functions: list[list[str]], parts: int) -> list[list[list[str]]]:

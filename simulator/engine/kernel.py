@@ -317,10 +317,19 @@ def _compile(compiler: Compiler, flags: list[str], c_file: Path, parts: int, bui
         return _run_all([[cc, *flags, str(c_file), "-o", str(built), "-lm"]], 1)
     objects = [str(c_file.with_name(f"part{k}.o")) for k in range(parts)]
     status, output = _run_all([[cc, *flags, "-c", f"-DURBSD_PART={k}", str(c_file), "-o", obj]
-                               for k, obj in enumerate(objects)], os.cpu_count() or 1)
+                               for k, obj in enumerate(objects)], _cores())
     if status != 0:
         return status, output
     return _run_all([[cc, *flags, *objects, "-o", str(built), "-lm"]], 1)
+
+
+def _cores() -> int:
+    """The cores this process may run on (as `analysis.limits.available_cpus`, which the engine,
+    the lowest layer, may not import)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _run_all(commands: list[list[str]], jobs: int) -> tuple[int, str]:

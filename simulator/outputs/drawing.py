@@ -33,6 +33,7 @@ from pathlib import Path
 # imported here, not in the forked processes: the first thing a drawing process does is set
 # its signals (die_with_parent), before a Ctrl-C or SIGTERM could reach the command's handlers
 from simulator.analysis.chunks import die_with_parent
+from simulator.analysis.limits import available_cpus
 
 Job = tuple[Path, Callable[[Path], object]]
 
@@ -46,8 +47,7 @@ def workers_for(n_jobs: int) -> int:
     monitor, a dask client), whose locks a forked process could inherit held."""
     if n_jobs < 2 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(n_jobs, cores))
+    return max(1, min(n_jobs, available_cpus()))
 
 
 @contextlib.contextmanager
