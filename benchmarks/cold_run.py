@@ -60,7 +60,7 @@ LATE = ("import contextlib, sys; import simulator.outputs.drawing as d; "
 #: `urbsd` with its CSV and JSON made and written before the charts start (as before the charts
 #: were drawn while they are written: simulator.outputs.drawing, `meanwhile`)
 FILES_FIRST = ("import sys; import simulator.outputs.drawing as d; draw = d.draw_all; "
-               "d.draw_all = lambda jobs, meanwhile=None: (meanwhile and meanwhile(), draw(jobs)) and None; "
+               "d.draw_all = lambda jobs, meanwhile=d._nothing: (meanwhile(), draw(jobs)) and None; "
                "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
 
 

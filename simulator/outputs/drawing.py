@@ -136,7 +136,11 @@ def _to_helper(jobs: Sequence[Job]) -> Callable[[], None] | None:
     return answer
 
 
-def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] | None = None) -> None:
+def _nothing() -> None:
+    pass
+
+
+def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] = _nothing) -> None:
     """Run every `draw(path)`, and `meanwhile()` in this process while they are drawn elsewhere;
     a failure of `meanwhile` stops the drawing and is raised, else the first failure of a job (in
     job order) once all have stopped."""
@@ -144,8 +148,7 @@ def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] | None = None)
     answer = _to_helper(jobs) if workers > 1 else None
     if answer is not None:
         try:
-            if meanwhile is not None:
-                meanwhile()
+            meanwhile()
         except BaseException:
             assert _HELPER is not None
             _HELPER[0].kill()  # type: ignore[attr-defined]  # its drawing processes die with it
@@ -153,8 +156,7 @@ def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] | None = None)
         answer()
         return
     if workers == 1:
-        if meanwhile is not None:
-            meanwhile()
+        meanwhile()
         for path, draw in jobs:
             draw(path)
         return
@@ -170,8 +172,7 @@ def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] | None = None)
             process.start()
             send.close()
             running.append((process, receive))
-        if meanwhile is not None:
-            meanwhile()
+        meanwhile()
         failures = [_outcome(process, receive) for process, receive in running]
     finally:  # an interrupt or failure here: no drawing process outlives the call (and writes after it)
         for process, receive in running:

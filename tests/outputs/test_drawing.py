@@ -59,6 +59,12 @@ def write_pid(path: Path) -> None:
     path.write_text(str(os.getpid()))
 
 
+def slow(path: Path) -> None:
+    """A job that leaves its pid, then takes a minute: it is still drawing when stopped."""
+    write_pid(path)
+    time.sleep(60)
+
+
 @needs_fork
 def test_workers_one_per_core_and_job_none_with_other_threads(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
@@ -136,10 +142,6 @@ def test_a_drawing_process_that_dies_is_an_error(tmp_path, forked):
 @needs_fork
 def test_an_interrupt_stops_every_drawing_process(tmp_path, forked, ctrl_c):
     """Ctrl-C while charts are drawn: the call raises it and no drawing process is left behind."""
-
-    def slow(path: Path) -> None:
-        path.write_text(str(os.getpid()))
-        time.sleep(60)
 
     start = time.monotonic()
     ctrl_c(1.0)
@@ -225,10 +227,6 @@ def test_no_helper_where_drawing_would_not_fork(tmp_path, monkeypatch):
 
 @needs_fork
 def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(tmp_path, forked, ctrl_c):
-    def slow(path: Path) -> None:
-        path.write_text(str(os.getpid()))
-        time.sleep(60)
-
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         with drawing.early_drawing(lambda: None):
@@ -237,10 +235,15 @@ def test_an_interrupt_while_the_helper_draws_stops_it_and_its_drawing_processes(
             draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)])
     assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
     pids = [helper] + [int(p.read_text()) for p in (tmp_path / "a.txt", tmp_path / "b.txt") if p.exists()]
-    deadline = time.monotonic() + 10
+    assert _gone(pids)
+
+
+def _gone(pids: list[int], wait: float = 10.0) -> bool:
+    """True once none of `pids` runs (waiting up to `wait` seconds for them to be reaped)."""
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids)
+    return not any(_alive(pid) for pid in pids)
 
 
 def _alive(pid: int) -> bool:
@@ -304,10 +307,6 @@ def test_meanwhile_runs_too_where_the_jobs_are_drawn_here(tmp_path, monkeypatch)
 @needs_fork
 @pytest.mark.parametrize("helper", [False, True])
 def test_a_failing_meanwhile_stops_the_drawing_and_is_raised(tmp_path, forked, helper):
-    def slow(path: Path) -> None:
-        path.write_text(str(os.getpid()))
-        time.sleep(60)
-
     def bad() -> None:
         deadline = time.monotonic() + 20
         while not (tmp_path / "a.txt").exists() and time.monotonic() < deadline:
@@ -320,7 +319,4 @@ def test_a_failing_meanwhile_stops_the_drawing_and_is_raised(tmp_path, forked, h
             draw_all([(tmp_path / "a.txt", slow), (tmp_path / "b.txt", slow)], meanwhile=bad)
     assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
     pids = [int(p.read_text()) for p in (tmp_path / "a.txt", tmp_path / "b.txt") if p.exists()]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.05)
-    assert pids and not any(_alive(pid) for pid in pids)
+    assert pids and _gone(pids)
