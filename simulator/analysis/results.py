@@ -56,12 +56,11 @@ def timeseries_frame(run: Any, index: int = 0) -> "pd.DataFrame":  # noqa: F821
     """
     import pandas as pd
 
-    years, blocks = _column_blocks(run, index)
-    names = [name for block_names, _ in blocks for name in block_names]
-    matrix = np.concatenate([values for _, values in blocks], axis=1, dtype=float) if blocks \
-        else np.empty((len(years), 0))
-    frame = pd.DataFrame(matrix, columns=names, copy=False)
-    frame.insert(0, "time", years, allow_duplicates=True)  # _column_blocks refuses a variable named time
+    years, series, layout, elements = _series(run, index)
+    matrix = np.concatenate([years[:, None].astype(float)] + [s.reshape(s.shape[0], -1) for s in series],
+                            axis=1, dtype=float)
+    frame = pd.DataFrame(matrix, columns=_frame_columns(layout, elements).copy(), copy=False)
+    frame["time"] = years  # the years as ints: a column of its own kind, the rest one float block
     return frame
 
 
@@ -80,6 +79,14 @@ def timeseries_columns(run: Any, index: int = 0) -> dict[str, np.ndarray]:
 
 def _column_blocks(run: Any, index: int) -> tuple[np.ndarray, list[tuple[list[str], np.ndarray]]]:
     """The saved years (int), and per variable its column names with a (years, columns) matrix."""
+    years, series, layout, elements = _series(run, index)
+    names = _column_names(layout, elements)
+    return years, [(n, s.reshape(s.shape[0], -1)) for n, s in zip(names, series)]
+
+
+def _series(run: Any, index: int) -> tuple[np.ndarray, list[np.ndarray], tuple, tuple]:
+    """The saved years (int), each variable's values of run `index` (years, *sizes), and the
+    (layout, elements) key of their column names."""
     times = np.asarray(run.times, dtype=float)
     years = np.rint(times)
     if not np.allclose(times, years, atol=1e-6):
@@ -95,8 +102,16 @@ def _column_blocks(run: Any, index: int) -> tuple[np.ndarray, list[tuple[list[st
             raise IndexError(f"run index {index} out of range for {arr.shape[0]} run(s)")
         series.append(arr[index])
     layout = tuple((name, tuple(dims.get(name, ())), s.shape[1:]) for name, s in zip(run.data, series))
-    names = _column_names(layout, tuple((d, tuple(e)) for d, e in elements.items()))
-    return years.astype(int), [(n, s.reshape(s.shape[0], -1)) for n, s in zip(names, series)]
+    return years.astype(int), series, layout, tuple((d, tuple(e)) for d, e in elements.items())
+
+
+@functools.lru_cache(maxsize=16)
+def _frame_columns(layout: tuple, elements: tuple) -> "pd.Index":  # noqa: F821
+    """A frame's column labels, `time` first: made once per layout, as making an Index of some
+    2,500 strings costs more than the rest of the frame (each frame gets a shallow copy)."""
+    import pandas as pd
+
+    return pd.Index(["time"] + [n for names in _column_names(layout, elements) for n in names])
 
 
 @functools.lru_cache(maxsize=16)

@@ -40,6 +40,9 @@ class Layout:
     def __init__(self, dims: Mapping[str, Sequence[str]]) -> None:
         self.dims: dict[str, tuple[str, ...]] = {d: tuple(e) for d, e in dims.items()}
         self.order = list(self.dims)
+        #: declared dims -> (their sizes in canonical order, the axis order back to declared, or
+        #: None): worked out once, as a run converts some 160 recorded variables
+        self._to_declared: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[int, ...] | None]] = {}
 
     def canonical(self, dims: Sequence[str]) -> tuple[str, ...]:
         """`dims` sorted into the model's order."""
@@ -64,11 +67,16 @@ class Layout:
 
     def to_declared(self, arr: np.ndarray, declared: Sequence[str], lead: int = 1) -> np.ndarray:
         """(*lead axes, *internal shape) -> (*lead axes, *declared sizes); a view when it can be."""
-        canon = self.canonical(declared)
-        arr = arr.reshape(arr.shape[:lead] + self.sizes(canon))
-        if list(canon) != list(declared):
-            order = list(range(lead)) + [lead + canon.index(d) for d in declared]
-            arr = arr.transpose(order)
+        key = tuple(declared)
+        plan = self._to_declared.get(key)
+        if plan is None:
+            canon = self.canonical(key)
+            plan = self._to_declared[key] = (
+                self.sizes(canon), None if canon == key else tuple(canon.index(d) for d in key))
+        sizes, order = plan
+        arr = arr.reshape(arr.shape[:lead] + sizes)
+        if order is not None:
+            arr = arr.transpose(tuple(range(lead)) + tuple(lead + k for k in order))
         return arr
 
 
