@@ -17,6 +17,10 @@ the county labels: what every drawing process would otherwise do after the resul
 this process loads the scenario and runs the model; `draw_all` then sends its jobs to the helper
 (pickled with cloudpickle: the jobs are closures), which draws them side by side as above, from
 its warm state. A job that does not pickle, or a helper that has died, is drawn here as without it.
+
+A job may itself call `draw_all`: the county map draws its PNG and its SVG side by side, from the
+figure it has built (`charts.style.save_chart(..., side_by_side=True)`), in processes forked
+from the one drawing it.
 """
 
 from __future__ import annotations
@@ -168,7 +172,9 @@ def draw_all(jobs: Sequence[Job], meanwhile: Callable[[], object] = _nothing) ->
         for k in range(workers):
             receive, send = context.Pipe(duplex=False)
             share = list(jobs[k::workers])
-            process = context.Process(target=_draw_share, args=(share, send, os.getpid()), daemon=True)
+            # not a daemon: a job may draw its own files side by side (a daemon may not fork); it
+            # cannot outlive this call, which joins or terminates it below
+            process = context.Process(target=_draw_share, args=(share, send, os.getpid()), daemon=False)
             process.start()
             send.close()
             running.append((process, receive))

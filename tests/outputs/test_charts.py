@@ -4,6 +4,7 @@ as paths; no warnings (a missing CJK glyph is a UserWarning); reruns byte-identi
 
 from __future__ import annotations
 
+import os
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -168,6 +169,39 @@ def test_rendering_twice_gives_byte_identical_files(base, rendered, tmp_path, na
     again = CHARTS[name](base, tmp_path / first.name, "zh")
     for suffix in (".png", ".svg"):
         assert again.with_suffix(suffix).read_bytes() == first.with_suffix(suffix).read_bytes(), suffix
+
+
+def test_a_chart_drawn_side_by_side_is_the_same_files(tmp_path, monkeypatch):
+    """save_chart(side_by_side=True) (the county map's): the PNG and the SVG are drawn by two other
+    processes, from the figure built here, and are the bytes of the two drawn one after another."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from simulator.outputs import drawing
+
+    monkeypatch.setattr(drawing, "workers_for", lambda n: min(n, 2))  # whatever the machine's cores
+    with matplotlib.rc_context(style.house_rc()):
+        fig = Figure(figsize=(3, 2))
+        FigureCanvasAgg(fig)
+        fig.add_subplot().plot([2020, 2035], [44.77, 70.0])
+        fig.suptitle("常住人口城镇化率（%）")
+    drawn_by = tmp_path / "pids"
+    write = style._write_file
+
+    def write_and_record(fig, suffix, target):
+        with open(drawn_by, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        write(fig, suffix, target)
+
+    monkeypatch.setattr(style, "_write_file", write_and_record)
+    style.save_chart(fig, tmp_path / "side.png", side_by_side=True)
+    style.save_chart(fig, tmp_path / "here.png")
+    pids = drawn_by.read_text().split()
+    assert len(set(pids)) == 2 and str(os.getpid()) not in pids
+    expected = style.render_chart(fig)
+    for suffix in (".png", ".svg"):
+        assert (tmp_path / f"side{suffix}").read_bytes() == expected[suffix] == (tmp_path / f"here{suffix}").read_bytes()
 
 
 @pytest.mark.parametrize("name", CHARTS)

@@ -90,6 +90,22 @@ def test_every_job_is_drawn_by_the_drawing_processes(tmp_path, forked):
     assert len(pids) == 2 and str(os.getpid()) not in pids
 
 
+def draws_two_more(path: Path) -> None:
+    """A job that draws its own two files side by side (as the county map draws its PNG and SVG)."""
+    draw_all([(path.with_suffix(".a"), write_pid), (path.with_suffix(".b"), write_pid)])
+    write_pid(path)
+
+
+@needs_fork
+def test_a_job_may_draw_its_own_files_side_by_side(tmp_path, forked):
+    jobs = [(tmp_path / "map.txt", draws_two_more), (tmp_path / "chart.txt", write_pid)]
+    draw_all(jobs)
+    job = (tmp_path / "map.txt").read_text()
+    inner = {(tmp_path / f"map{suffix}").read_text() for suffix in (".a", ".b")}
+    assert len(inner) == 2 and not inner & {job, str(os.getpid())}
+    assert job != str(os.getpid()) and (tmp_path / "chart.txt").read_text() != str(os.getpid())
+
+
 def test_one_job_is_drawn_here(tmp_path):
     draw_all([(tmp_path / "a.txt", write_pid)])
     assert (tmp_path / "a.txt").read_text() == str(os.getpid())

@@ -300,7 +300,8 @@ def county_map_chart(
     outline: Any = None,
     notes: Sequence[str] = (),
 ) -> Path:
-    """Draw `county_map_figure` to `path` (PNG, 200 dpi) and its .svg, atomically."""
+    """Draw `county_map_figure` to `path` (PNG, 200 dpi) and its .svg, atomically; the two side by
+    side where there are cores for it (the map is the slowest chart of `urbsd run`)."""
     fig = county_map_figure(quantities, shapes, labels, title=title, source_line=source_line, lang=lang,
                             outline=outline, notes=notes)
-    return save_chart(fig, path)
+    return save_chart(fig, path, side_by_side=True)

@@ -9,6 +9,7 @@ fonts needed). matplotlib is imported inside the functions so that `urbsd check`
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -126,33 +127,54 @@ def text_for(lang: str) -> dict[str, str]:
     return TEXT[lang]
 
 
-def render_chart(fig: Any) -> dict[str, bytes]:
-    """`fig` rendered in memory: {".png": 200 dpi PNG, ".svg": SVG with glyphs as paths}, no dates."""
+#: the files of a chart: suffix -> savefig options (fonts and svg.* are read when the figure is drawn)
+FORMATS = {".png": {"dpi": DPI, "metadata": {"Software": None}}, ".svg": {"metadata": {"Date": None}}}
+
+
+def render_file(fig: Any, suffix: str) -> bytes:
+    """`fig` rendered in memory as one of `FORMATS` (".png": 200 dpi; ".svg": glyphs as paths), no dates."""
     import io
 
     import matplotlib
 
-    out = {}
-    with matplotlib.rc_context(house_rc()):  # fonts and svg.* are read when the figure is drawn
-        for suffix, kwargs in ((".png", {"dpi": DPI, "metadata": {"Software": None}}),
-                               (".svg", {"metadata": {"Date": None}})):
-            buf = io.BytesIO()
-            fig.savefig(buf, format=suffix[1:], **kwargs)
-            out[suffix] = buf.getvalue()
-    return out
+    buf = io.BytesIO()
+    with matplotlib.rc_context(house_rc()):
+        fig.savefig(buf, format=suffix[1:], **FORMATS[suffix])
+    return buf.getvalue()
 
 
-def save_chart(fig: Any, path: str | Path) -> Path:
-    """Write `fig` to `path` (PNG) and `path.with_suffix(".svg")`, each atomically; return `path`."""
+def render_chart(fig: Any) -> dict[str, bytes]:
+    """`fig` rendered in memory: {".png": 200 dpi PNG, ".svg": SVG with glyphs as paths}, no dates."""
+    return {suffix: render_file(fig, suffix) for suffix in FORMATS}
+
+
+def save_chart(fig: Any, path: str | Path, side_by_side: bool = False) -> Path:
+    """Write `fig` to `path` (PNG) and `path.with_suffix(".svg")`, each atomically; return `path`.
+
+    `side_by_side`: the two files are drawn by two processes forked once the figure is built, where
+    `simulator.outputs.drawing` would fork (else one after another here): for a chart whose
+    drawing is the slow end of a command (the county map of `urbsd run`), written into a staging
+    folder, as one file may then be written and not the other."""
     from simulator.outputs.writers import atomic_write_bytes
 
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"chart path must end in .png, not {path.name!r}")
-    files = render_chart(fig)
-    atomic_write_bytes(path, files[".png"])
-    atomic_write_bytes(path.with_suffix(".svg"), files[".svg"])
+    if side_by_side:
+        from simulator.outputs.drawing import draw_all
+
+        draw_all([(path.with_suffix(suffix), functools.partial(_write_file, fig, suffix)) for suffix in FORMATS])
+        return path
+    files = render_chart(fig)  # both drawn before either is written
+    for suffix, data in files.items():
+        atomic_write_bytes(path.with_suffix(suffix), data)
     return path
+
+
+def _write_file(fig: Any, suffix: str, target: Path) -> None:
+    from simulator.outputs.writers import atomic_write_bytes
+
+    atomic_write_bytes(target, render_file(fig, suffix))
 
 
 def frame_column(frame: Any, name: str) -> Any:
