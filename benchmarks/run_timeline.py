@@ -9,6 +9,7 @@ time since launch and of the CPU time the process had used by then:
            -> CSV/JSON written (meanwhile) -> end
   helper   warm-up (matplotlib, CJK font, county labels) start and end
   drawing  each chart: start and end, with its CPU seconds
+  nested   a chart's files drawn side by side by processes of its own (the county map's PNG and SVG)
 
 The critical path is read off it: the end follows the slower chart, which starts when both the
 results and the helper's warm-up are ready. Run with the interpreter of a venv where urbsd is
@@ -53,6 +54,8 @@ def child(argv: list[str]) -> None:
     helper = drawing._helper
 
     def _helper(conn, other_end, warm, parent):
+        drawers.add(os.getpid())
+
         def timed_warm():
             log("helper", "warm-up start")
             warm()
@@ -62,12 +65,13 @@ def child(argv: list[str]) -> None:
     share = drawing._draw_share
 
     def _draw_share(jobs, send, parent):
-        names = "+".join(path.stem for path, _ in jobs)
-        log("drawing", f"{names} start")
+        names = "+".join(path.name for path, _ in jobs)
+        role = "drawing" if parent in drawers else "  nested"  # forked by a drawing process itself
+        log(role, f"{names} start")
         try:
             share(jobs, send, parent)
         finally:
-            log("drawing", f"{names} end")
+            log(role, f"{names} end")
 
     draw_all = drawing.draw_all
 
@@ -82,6 +86,7 @@ def child(argv: list[str]) -> None:
         return draw_all(jobs, timed_meanwhile)
 
     main_pid = os.getpid()
+    drawers = {main_pid}  # the processes whose drawing processes are the first level: main, the helper
     run.load_distinct = load_distinct
     drawing._helper = _helper
     drawing._draw_share = _draw_share
