@@ -19,6 +19,8 @@ element and its equation as written in the model file.
 from __future__ import annotations
 
 import graphlib
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,16 +64,15 @@ class CompiledModel:
 
     def default_constants(self) -> dict[str, np.ndarray]:
         """Every constant's declared value as an internal array of shape (1, *shape) (a new
-        dict each call; the arrays are shared and read-only)."""
+        dict each call; the arrays are shared and read-only), made once per ModelSpec object."""
+        return dict(self.defaults_key())
+
+    def defaults_key(self) -> Mapping[str, np.ndarray]:
+        """The table behind `default_constants`: the same object for two models exactly when they
+        have the same spec object, so what is derived from the defaults can be cached by it."""
         if self._defaults is None:
-            out = {}
-            for name, c in self.spec.constants.items():
-                arr = nested_values(c.value, c.dims, {d: self.spec.elements(d) for d in c.dims},
-                                    f"constants.{name}.value", c.value_dims)
-                out[name] = self.internal(name, arr[None], lead=1)
-                out[name].flags.writeable = False
-            self._defaults = out
-        return dict(self._defaults)
+            self._defaults = _spec_defaults(self)
+        return self._defaults
 
     def internal(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
         """(*lead, *declared sizes) -> (*lead, *internal shape) for variable `name`."""
@@ -83,6 +84,25 @@ class CompiledModel:
 
 
 _COMPILED: dict[tuple[str, str], CompiledModel] = {}
+#: each ModelSpec object's default constants (internal arrays), while the object lives: `compiled`
+#: gives a spec of an already compiled file a model of its own at every call, which finds them here
+_DEFAULTS: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
+
+
+def _spec_defaults(model: CompiledModel) -> dict[str, np.ndarray]:
+    spec = model.spec
+    kept = _DEFAULTS.get(id(spec))
+    if kept is not None and kept[0]() is spec:
+        return kept[1]
+    out = {}
+    for name, c in spec.constants.items():
+        arr = nested_values(c.value, c.dims, {d: spec.elements(d) for d in c.dims},
+                            f"constants.{name}.value", c.value_dims)
+        out[name] = model.internal(name, arr[None], lead=1)
+        out[name].flags.writeable = False
+    key = id(spec)
+    _DEFAULTS[key] = (weakref.ref(spec, lambda _, key=key: _DEFAULTS.pop(key, None)), out)
+    return out
 
 
 def compiled(spec: ModelSpec) -> CompiledModel:

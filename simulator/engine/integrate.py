@@ -139,15 +139,16 @@ def _kernel_run(model: CompiledModel, kernel, given: dict[str, np.ndarray], seri
     at t, t + dt/2 and t + dt of every step), only `names` recorded."""
     start, dt, n_steps, save_every, n_save, _ = grid
     src = kernel.source
-    p0 = getattr(kernel, "p0", None)
-    if p0 is None:  # the model's defaults, flattened once per kernel
+    defaults = model.defaults_key()
+    flat = getattr(kernel, "p0", None)
+    if flat is None or flat[0] is not defaults:  # the spec's defaults, flattened once per kernel and spec
         p0 = np.zeros(max(src.n_p, 1))
-        for name, arr in model.default_constants().items():
+        for name, arr in defaults.items():
             if name in src.constants:
                 off, width = src.constants[name]
                 p0[off:off + width] = arr.reshape(-1)
-        kernel.p0 = p0
-    P0 = p0.copy()
+        flat = kernel.p0 = (defaults, p0)
+    P0 = flat[1].copy()
     varying, cols = [], []
     for name, arr in given.items():
         off, width = src.constants[name]

@@ -209,3 +209,24 @@ def test_compiled_compiles_a_model_file_once_per_process_and_keeps_each_specs_ow
     np.testing.assert_allclose(run.data["s"][0], [100.0, 110.0, 120.0])
     in_memory = first.model_copy(update={"sha256": ""})
     assert compiled(in_memory) is not compiled(in_memory)
+
+
+def test_default_constants_are_made_once_per_spec_object_and_freed_with_it(write_model):
+    """A spec of an already compiled file gets a new model at every `compiled` call; its default
+    constants are made once for the spec object (not at every call) and dropped when it is."""
+    import gc
+
+    from simulator.engine import compile as engine_compile
+    from simulator.engine.compile import compiled
+
+    path = write_model(one_stock(inflow="10"))
+    first, again = load_model(path), load_model(path)
+    compiled(first)
+    assert compiled(again) is not compiled(again)
+    table = compiled(again).defaults_key()
+    assert compiled(again).defaults_key() is table and compiled(first).defaults_key() is not table
+    kept = id(again)
+    assert kept in engine_compile._DEFAULTS
+    del again
+    gc.collect()
+    assert kept not in engine_compile._DEFAULTS
