@@ -57,7 +57,6 @@ class CompiledModel:
     layout: Layout
     #: boundary flows: flows that only enter (+1) or only leave (-1) the stocks
     boundary_flows: dict[str, int] = field(default_factory=dict)
-    _defaults: dict[str, np.ndarray] | None = field(default=None, repr=False)
     #: compiled kernels loaded in this process, by the set of constants given as time series
     #: (`engine.kernel.kernel_for`)
     kernels: dict = field(default_factory=dict, repr=False)
@@ -70,9 +69,7 @@ class CompiledModel:
     def defaults_key(self) -> Mapping[str, np.ndarray]:
         """The table behind `default_constants`: the same object for two models exactly when they
         have the same spec object, so what is derived from the defaults can be cached by it."""
-        if self._defaults is None:
-            self._defaults = _spec_defaults(self)
-        return self._defaults
+        return _spec_defaults(self)
 
     def internal(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
         """(*lead, *declared sizes) -> (*lead, *internal shape) for variable `name`."""
@@ -90,6 +87,7 @@ _DEFAULTS: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
 
 
 def _spec_defaults(model: CompiledModel) -> dict[str, np.ndarray]:
+    """The default constants of `model.spec`, made at the first call for that spec object."""
     spec = model.spec
     kept = _DEFAULTS.get(id(spec))
     if kept is not None and kept[0]() is spec:
@@ -119,7 +117,7 @@ def compiled(spec: ModelSpec) -> CompiledModel:
     elif model.spec is not spec:
         import dataclasses
 
-        model = dataclasses.replace(model, spec=spec, _defaults=None)
+        model = dataclasses.replace(model, spec=spec)
     return model
 
 
