@@ -50,18 +50,18 @@ def best_of(cmd: list[str], n: int, cwd: str, cache: str | None = None) -> tuple
 
 #: `urbsd` with the charts drawn one after another in its own process (as on one core)
 SERIAL = ("import sys; import simulator.outputs.drawing as d; d.workers_for = lambda n: 1; "
-          "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
+          "from simulator.cli import entry; sys.argv[0] = 'urbsd'; entry()")
 #: `urbsd` with the charts drawn side by side, but by processes forked only once the results
 #: exist (no early helper warming up while the model runs)
 LATE = ("import contextlib, sys; import simulator.outputs.drawing as d; "
         "d.early_drawing = lambda warm: contextlib.nullcontext(); "
-        "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
+        "from simulator.cli import entry; sys.argv[0] = 'urbsd'; entry()")
 
 #: `urbsd` with its CSV and JSON made and written before the charts start (as before the charts
 #: were drawn while they are written: simulator.outputs.drawing, `meanwhile`)
 FILES_FIRST = ("import sys; import simulator.outputs.drawing as d; draw = d.draw_all; "
                "d.draw_all = lambda jobs, meanwhile=d._nothing: (meanwhile(), draw(jobs)) and None; "
-               "from simulator.cli import main; sys.argv[0] = 'urbsd'; sys.exit(main())")
+               "from simulator.cli import entry; sys.argv[0] = 'urbsd'; entry()")
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """`python -m simulator.cli ...`: the same as `urbsd ...`."""
 
-from simulator.cli import main
+from simulator.cli import entry
 
-raise SystemExit(main())
+entry()

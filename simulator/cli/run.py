@@ -149,6 +149,7 @@ def _handle(args: argparse.Namespace) -> int:
     from simulator.analysis.published import published_rates
     from simulator.analysis.results import run_summary, source_line
     from simulator.outputs.charts.scenario import urbanization_chart
+    from simulator.outputs.drawing import background
     from simulator.outputs.report import CHART_TITLES
     from simulator.outputs.writers import write_run_outputs
 
@@ -174,7 +175,9 @@ def _handle(args: argparse.Namespace) -> int:
             from simulator.outputs.excel import run_workbook
 
             extras[f"{file_stem(scenario)}.xlsx"] = run_workbook(scenario.spec, frame, summary, args.lang)
-        written = write_run_outputs(out_root / file_stem(scenario), frame, summary, chart, extras)
+        # with a map, the map is the slower to draw: the urbanization chart yields its core to it
+        drawn_chart = chart if draw_map is None else background(chart)
+        written = write_run_outputs(out_root / file_stem(scenario), frame, summary, drawn_chart, extras)
         reports.append((scenario, run, frame, targets, written))
 
     # 4. The screen, once everything is written.

@@ -21,6 +21,12 @@ its warm state. A job that does not pickle, or a helper that has died, is drawn 
 A job may itself call `draw_all`: the county map draws its PNG and its SVG side by side, from the
 figure it has built (`charts.style.save_chart(..., side_by_side=True)`), in processes forked
 from the one drawing it.
+
+On two cores the drawing processes outnumber the cores, and the command ends with the slowest
+file (the county map's PNG). A job wrapped in `background(draw)` (the urbanization chart, the
+map's SVG) is drawn by a process that lowers its own scheduling priority (`BACKGROUND_NICE`),
+so that the slow file gets a core of its own while the others share the other one; drawn in
+this process (one core, no fork), it changes nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +49,21 @@ Job = tuple[Path, Callable[[Path], object]]
 
 #: the helper started by `early_drawing`: (process, connection), or None
 _HELPER: tuple[object, object] | None = None
+
+#: niceness a drawing process adds to itself when all its jobs are `background` ones (Linux's CFS
+#: then gives a process at the parent's priority about three times its share of a core)
+BACKGROUND_NICE = 5
+
+
+class background:  # noqa: N801 - used as a wrapping function: background(draw)
+    """A job's `draw` that yields the core to the others when drawn in a process of its own (see
+    the module): for a file that is not the slow end of the command."""
+
+    def __init__(self, draw: Callable[[Path], object]) -> None:
+        self.draw = draw
+
+    def __call__(self, path: Path) -> object:
+        return self.draw(path)
 
 
 def workers_for(n_jobs: int) -> int:
@@ -197,6 +218,9 @@ def _draw_share(share: list[Job], send, parent: int) -> None:
     # killed outright takes it along: nothing is drawn into a staging folder after its owner
     die_with_parent(parent)
     try:
+        if all(isinstance(draw, background) for _, draw in share):
+            with contextlib.suppress(OSError):  # a platform that refuses: drawn at the usual priority
+                os.nice(BACKGROUND_NICE)
         for path, draw in share:
             draw(path)
         send.send_bytes(pickle.dumps(None))

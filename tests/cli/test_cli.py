@@ -30,10 +30,10 @@ targets:
 
 
 def urbsd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The program as users start it (`python -m simulator.cli` is `urbsd`: `simulator.cli.entry`)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="error::UserWarning")
     return subprocess.run(
-        [sys.executable, "-c", "from simulator.cli import main; raise SystemExit(main())",
-         *args],
+        [sys.executable, "-m", "simulator.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
     )
 

@@ -171,6 +171,38 @@ def test_rendering_twice_gives_byte_identical_files(base, rendered, tmp_path, na
         assert again.with_suffix(suffix).read_bytes() == first.with_suffix(suffix).read_bytes(), suffix
 
 
+def constrained_figure():
+    """A small chart with matplotlib's constrained layout, as the scenario charts have."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(style.house_rc()):
+        fig = Figure(figsize=(3, 2), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.plot([2020, 2035], [44.77, 70.0])
+        ax.set_ylabel("城镇化率（%）")
+        fig.suptitle("常住人口城镇化率（%）")
+    return fig
+
+
+def test_the_layout_is_worked_out_once_for_both_files(monkeypatch):
+    """render_chart runs the constrained layout once, at the PNG's dpi, for the PNG and the SVG:
+    the PNG is the one matplotlib draws with its layout engine on, to the byte."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    reference = style.render_file(constrained_figure(), ".png")  # savefig runs the engine itself
+    calls = []
+    execute = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, fig: calls.append(fig) or execute(self, fig))
+    fig = constrained_figure()
+    files = style.render_chart(fig)
+    assert calls == [fig]
+    assert files[".png"] == reference
+    assert b"<svg" in files[".svg"]
+
+
 def test_a_chart_drawn_side_by_side_is_the_same_files(tmp_path, monkeypatch):
     """save_chart(side_by_side=True) (the county map's): the PNG and the SVG are drawn by two other
     processes, from the figure built here, and are the bytes of the two drawn one after another."""
@@ -181,11 +213,6 @@ def test_a_chart_drawn_side_by_side_is_the_same_files(tmp_path, monkeypatch):
     from simulator.outputs import drawing
 
     monkeypatch.setattr(drawing, "workers_for", lambda n: min(n, 2))  # whatever the machine's cores
-    with matplotlib.rc_context(style.house_rc()):
-        fig = Figure(figsize=(3, 2))
-        FigureCanvasAgg(fig)
-        fig.add_subplot().plot([2020, 2035], [44.77, 70.0])
-        fig.suptitle("常住人口城镇化率（%）")
     drawn_by = tmp_path / "pids"
     write = style._write_file
 
@@ -195,11 +222,11 @@ def test_a_chart_drawn_side_by_side_is_the_same_files(tmp_path, monkeypatch):
         write(fig, suffix, target)
 
     monkeypatch.setattr(style, "_write_file", write_and_record)
-    style.save_chart(fig, tmp_path / "side.png", side_by_side=True)
-    style.save_chart(fig, tmp_path / "here.png")
+    style.save_chart(constrained_figure(), tmp_path / "side.png", side_by_side=True)
+    style.save_chart(constrained_figure(), tmp_path / "here.png")
     pids = drawn_by.read_text().split()
     assert len(set(pids)) == 2 and str(os.getpid()) not in pids
-    expected = style.render_chart(fig)
+    expected = style.render_chart(constrained_figure())  # a layout worked out the same way by each
     for suffix in (".png", ".svg"):
         assert (tmp_path / f"side{suffix}").read_bytes() == expected[suffix] == (tmp_path / f"here{suffix}").read_bytes()
 

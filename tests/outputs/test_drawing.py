@@ -106,6 +106,45 @@ def test_a_job_may_draw_its_own_files_side_by_side(tmp_path, forked):
     assert job != str(os.getpid()) and (tmp_path / "chart.txt").read_text() != str(os.getpid())
 
 
+def write_niceness(path: Path) -> None:
+    """A job that leaves the scheduling niceness of the process it ran in."""
+    path.write_text(str(os.nice(0)))
+
+
+def lowered(niceness: int) -> int:
+    return min(niceness + drawing.BACKGROUND_NICE, 19)  # 19: the lowest priority there is
+
+
+@needs_fork
+@pytest.mark.parametrize("helper", [False, True])
+def test_a_background_job_yields_its_core_to_the_others(tmp_path, forked, helper):
+    """The process drawing a `background` job lowers its priority, the one drawing the slow file
+    keeps the command's; this process keeps its own (through the helper too: the wrapper pickles)."""
+    here = os.nice(0)
+    with drawing.early_drawing(lambda: None) if helper else contextlib.nullcontext():
+        draw_all([(tmp_path / "slow.txt", write_niceness),
+                  (tmp_path / "other.txt", drawing.background(write_niceness))])
+    assert int((tmp_path / "slow.txt").read_text()) == here
+    assert int((tmp_path / "other.txt").read_text()) == lowered(here)
+    assert os.nice(0) == here
+
+
+@needs_fork
+def test_a_process_with_a_background_job_and_another_keeps_its_priority(tmp_path, monkeypatch):
+    monkeypatch.setattr(drawing, "workers_for", lambda n: 2)  # three jobs, two processes: 0 and 2 share one
+    here = os.nice(0)
+    names = ["a.txt", "b.txt", "c.txt"]
+    draw_all([(tmp_path / names[0], drawing.background(write_niceness)), (tmp_path / names[1], write_niceness),
+              (tmp_path / names[2], write_niceness)])
+    assert [int((tmp_path / n).read_text()) for n in names] == [here, here, here]
+
+
+def test_a_background_job_drawn_here_changes_nothing(tmp_path):
+    here = os.nice(0)
+    draw_all([(tmp_path / "a.txt", drawing.background(write_niceness))])  # one job: drawn in this process
+    assert int((tmp_path / "a.txt").read_text()) == here == os.nice(0)
+
+
 def test_one_job_is_drawn_here(tmp_path):
     draw_all([(tmp_path / "a.txt", write_pid)])
     assert (tmp_path / "a.txt").read_text() == str(os.getpid())

@@ -10,7 +10,7 @@ fonts needed). matplotlib is imported inside the functions so that `urbsd check`
 from __future__ import annotations
 
 import functools
-import importlib.resources
+import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,11 @@ _font_name: str | None = None
 
 
 def cjk_font_path() -> Path:
-    """Path of the CJK font file bundled with mplfonts."""
-    res = importlib.resources.files("mplfonts").joinpath(*FONT_FILE)
-    path = Path(str(res))
+    """Path of the CJK font file bundled with mplfonts: found without importing mplfonts, whose
+    import (its font tools) cost the chart-drawing helper 8 ms of its warm-up."""
+    spec = importlib.util.find_spec("mplfonts")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = Path(folders[0] if folders else "mplfonts").joinpath(*FONT_FILE)
     if not path.is_file():
         raise FileNotFoundError(f"mplfonts font file not found: {path}")
     return path
@@ -127,8 +129,12 @@ def text_for(lang: str) -> dict[str, str]:
     return TEXT[lang]
 
 
+#: zlib level of the PNG files: 3 encodes the county map in 0.077 CPU-s against 0.110 at Pillow's default
+#: (6), for a file 5% larger (718 KiB against 685 KiB; measured 2026-12-02, Intel Xeon)
+PNG_COMPRESS_LEVEL = 3
 #: the files of a chart: suffix -> savefig options (fonts and svg.* are read when the figure is drawn)
-FORMATS = {".png": {"dpi": DPI, "metadata": {"Software": None}}, ".svg": {"metadata": {"Date": None}}}
+FORMATS = {".png": {"dpi": DPI, "metadata": {"Software": None}, "pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}},
+           ".svg": {"metadata": {"Date": None}}}
 
 
 def render_file(fig: Any, suffix: str) -> bytes:
@@ -145,7 +151,29 @@ def render_file(fig: Any, suffix: str) -> bytes:
 
 def render_chart(fig: Any) -> dict[str, bytes]:
     """`fig` rendered in memory: {".png": 200 dpi PNG, ".svg": SVG with glyphs as paths}, no dates."""
+    keep_layout(fig)
     return {suffix: render_file(fig, suffix) for suffix in FORMATS}
+
+
+def keep_layout(fig: Any) -> None:
+    """Run `fig`'s layout engine (constrained layout) once, at the PNG's dpi, and keep its result.
+
+    The PNG is then the one matplotlib draws, and the SVG reuses that layout instead of working it
+    out again at 72 dpi (positions move by a fraction of a point): the urbanization chart's two
+    files took 0.22 CPU-s instead of 0.25. The figure keeps no layout engine afterwards."""
+    import matplotlib
+
+    engine = fig.get_layout_engine()
+    if engine is None or not fig.axes:  # what Figure.draw runs the engine on
+        return
+    dpi = fig.get_dpi()
+    with matplotlib.rc_context(house_rc()):
+        fig.set_dpi(DPI)
+        try:
+            engine.execute(fig)
+        finally:
+            fig.set_dpi(dpi)
+    fig.set_layout_engine("none")
 
 
 def save_chart(fig: Any, path: str | Path, side_by_side: bool = False) -> Path:
@@ -161,9 +189,11 @@ def save_chart(fig: Any, path: str | Path, side_by_side: bool = False) -> Path:
     if path.suffix.lower() != ".png":
         raise ValueError(f"chart path must end in .png, not {path.name!r}")
     if side_by_side:
-        from simulator.outputs.drawing import draw_all
+        from simulator.outputs.drawing import background, draw_all
 
-        draw_all([(path.with_suffix(suffix), functools.partial(_write_file, fig, suffix)) for suffix in FORMATS])
+        keep_layout(fig)
+        png, svg = (functools.partial(_write_file, fig, suffix) for suffix in (".png", ".svg"))
+        draw_all([(path, png), (path.with_suffix(".svg"), background(svg))])  # the PNG is the slower
         return path
     files = render_chart(fig)  # both drawn before either is written
     for suffix, data in files.items():
