@@ -206,6 +206,13 @@ def _run_processes(evaluator: Evaluator, X: np.ndarray, spans, pending, workers:
         # now rather than letting them finish their chunks
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
+        # a worker stopped while it was sending a result leaves half a message in the results
+        # pipe, and the pool's manager thread (CPython 3.11) waits for the rest forever. Once
+        # this process's own write end is closed too, it reads end-of-file instead when the
+        # workers are gone, and shuts the pool down as broken
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
         # wait for the pool's manager thread to see its workers gone: a thread left running
         # makes the interpreter's exit handler write to a closed pipe (a traceback at exit)
         pool.shutdown(wait=True, cancel_futures=True)
