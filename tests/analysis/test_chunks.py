@@ -27,8 +27,12 @@ HALF_A_RESULT = textwrap.dedent("""
         os.write(pipe.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # 10 of the 1000 bytes announced
         time.sleep(120)
 
+    # Ctrl-C in 2 s, with Python's own handler: a test runner's worker may have left SIGINT ignored
+    # or blocked, and this process inherits that
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     main = threading.main_thread().ident
-    threading.Timer(2, lambda: signal.pthread_kill(main, signal.SIGINT)).start()  # Ctrl-C
+    threading.Timer(2, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
     try:
         evaluate_chunks(half_a_result, np.zeros((4, 1)), chunk_size=2, workers=2)
     except KeyboardInterrupt:
