@@ -1,4 +1,5 @@
-"""Command-line stage: `urbsd` (`entry`, which runs `main`), a small dispatcher, and one module per command (`add_parser`, `handle`).
+"""Command-line stage: `urbsd` (`entry`, which runs `main`), a small dispatcher, and one module per command
+(`add_parser`, `handle`).
 May import every stage below (outputs, analysis, interop, scenario, engine, bundled, errors); nothing imports it."""
 
 from __future__ import annotations
