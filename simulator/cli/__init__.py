@@ -1,5 +1,4 @@
-"""Command-line stage: `urbsd` (`entry`, which runs `main`), a small dispatcher, and one module per command
-(`add_parser`, `handle`).
+"""Command-line stage: `urbsd` (`entry` runs `main`), a dispatcher, one module per command (`add_parser`, `handle`).
 May import every stage below (outputs, analysis, interop, scenario, engine, bundled, errors); nothing imports it."""
 
 from __future__ import annotations
