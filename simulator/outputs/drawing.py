@@ -51,7 +51,7 @@ Job = tuple[Path, Callable[[Path], object]]
 _HELPER: tuple[object, object] | None = None
 
 #: niceness a drawing process adds to itself when all its jobs are `background` ones (Linux's CFS
-#: then gives a process at the parent's priority about three times its share of a core)
+#: then gives a process at the parent's priority about three times a background one's share of a core)
 BACKGROUND_NICE = 5
 
 
