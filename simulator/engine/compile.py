@@ -68,8 +68,21 @@ class CompiledModel:
 
     def defaults_key(self) -> Mapping[str, np.ndarray]:
         """The table behind `default_constants`: the same object for two models exactly when they
-        have the same spec object, so what is derived from the defaults can be cached by it."""
-        return _spec_defaults(self)
+        have the same spec object, so what is derived from the defaults can be cached by it. Made
+        at the first call for that spec object, kept in `_DEFAULTS` while the object lives."""
+        spec = self.spec
+        key = id(spec)
+        kept = _DEFAULTS.get(key)
+        if kept is not None and kept[0]() is spec:
+            return kept[1]
+        out = {}
+        for name, c in spec.constants.items():
+            arr = nested_values(c.value, c.dims, {d: spec.elements(d) for d in c.dims},
+                                f"constants.{name}.value", c.value_dims)
+            out[name] = self.internal(name, arr[None], lead=1)
+            out[name].flags.writeable = False
+        _DEFAULTS[key] = (weakref.ref(spec, lambda _, key=key: _DEFAULTS.pop(key, None)), out)
+        return out
 
     def internal(self, name: str, arr: np.ndarray, lead: int = 1) -> np.ndarray:
         """(*lead, *declared sizes) -> (*lead, *internal shape) for variable `name`."""
@@ -85,22 +98,6 @@ _COMPILED: dict[tuple[str, str], CompiledModel] = {}
 #: gives a spec of an already compiled file a model of its own at every call, which finds them here
 _DEFAULTS: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
 
-
-def _spec_defaults(model: CompiledModel) -> dict[str, np.ndarray]:
-    """The default constants of `model.spec`, made at the first call for that spec object."""
-    spec = model.spec
-    kept = _DEFAULTS.get(id(spec))
-    if kept is not None and kept[0]() is spec:
-        return kept[1]
-    out = {}
-    for name, c in spec.constants.items():
-        arr = nested_values(c.value, c.dims, {d: spec.elements(d) for d in c.dims},
-                            f"constants.{name}.value", c.value_dims)
-        out[name] = model.internal(name, arr[None], lead=1)
-        out[name].flags.writeable = False
-    key = id(spec)
-    _DEFAULTS[key] = (weakref.ref(spec, lambda _, key=key: _DEFAULTS.pop(key, None)), out)
-    return out
 
 
 def compiled(spec: ModelSpec) -> CompiledModel:
