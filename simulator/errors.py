@@ -1,4 +1,4 @@
-"""The one error type for bad input: it names the file, the field and the reason."""
+"""Error types for bad input: one names the file, the field and the reason; one a time step too long for the model."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ class InputError(Exception):
 
     def __reduce__(self):  # pickled whole: raised in a drawing process, raised again in its parent
         return type(self), (self.file, self.field, self.reason)
+
+
+class StepTooLong(ValueError):
+    """A time step at which a delay of the model is unstable (`engine.stability`); one line."""
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

@@ -8,7 +8,7 @@ import sys
 from simulator.bundled import __version__
 from simulator.cli import calibrate, check, compare, docs, explore, export, goal_seek, report, run, sweep, validate
 from simulator.cli.common import PROG, Parser
-from simulator.errors import InputError
+from simulator.errors import InputError, StepTooLong
 
 #: every command, in the order `urbsd --help` lists them: name -> module with add_parser(sub)
 #: and handle(args). A new command is a new module here and one entry below.
@@ -63,6 +63,18 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated()
 
 
+def _step_error(args: object, exc: StepTooLong) -> InputError:
+    """Where a time step too long for a delay came from: a model is stable at its own step within
+    its constants' bounds (checked when it compiles), so --dt or --method, else a scenario's value
+    of a constant without bounds."""
+    if getattr(args, "dt", None) is not None:
+        return InputError("command line", "--dt", str(exc))
+    if hasattr(args, "dt") and getattr(args, "method", None) is not None:
+        return InputError("command line", "--method", str(exc))
+    scenario = getattr(args, "scenario", None)
+    return InputError(scenario if isinstance(scenario, str) else "scenario", "set/uncertain", str(exc))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `urbsd` with `argv` (None: the command line); return the exit status.
 
@@ -86,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         msg = " ".join(str(exc).split())  # guarantee one line
         print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return 2
+    except StepTooLong as exc:
+        print(f"{PROG}: error: {_step_error(args, exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `urbsd run | head`: the files are written already
         import os

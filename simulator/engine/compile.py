@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.engine import equations, ir
+from simulator.engine import equations, ir, stability
 from simulator.engine.arrays import Layout, nested_values
+from simulator.engine.functions import FUNCTIONS
 from simulator.engine.modelfile import ModelSpec
 from simulator.errors import InputError
 
@@ -115,11 +116,13 @@ def compiled(spec: ModelSpec) -> CompiledModel:
         import dataclasses
 
         model = dataclasses.replace(model, spec=spec)
+        stability.check_model(spec, model.program.delays, model.default_constants())
     return model
 
 
 def compile_model(spec: ModelSpec) -> CompiledModel:
-    """Order the equations, translate them, and build the step functions."""
+    """Order the equations, translate them, and build the step functions. InputError also if
+    the model's time step is unstable for one of its delays (`stability.check_model`)."""
     from simulator.engine import numpy_code
 
     program = build_program(spec)
@@ -128,12 +131,14 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
     dims = {n: tuple(spec.element(n).dims) for n in spec.all_names()}
     shapes = {n: program.shape(d) for n, d in program.var_dims.items()}
     widths = {n: int(np.prod(s)) for n, s in shapes.items()}
-    return CompiledModel(
+    model = CompiledModel(
         spec=spec, program=program, source=source, init=namespace["init"], rates=namespace["rates"],
         stocks=list(spec.stocks), states=[s.name for s in program.states],
         variables=list(program.outputs), widths=widths, dims=dims, shapes=shapes, layout=layout,
         boundary_flows=_boundary_flows(spec),
     )
+    stability.check_model(spec, program.delays, model.default_constants())
+    return model
 
 
 def build_program(spec: ModelSpec) -> ir.Program:
@@ -154,6 +159,7 @@ class _Builder:
         self.labels: dict[str, str] = {}
         self.count: dict[tuple[str, str], int] = {}
         self._read_cache: dict[int, set[str]] = {}
+        self.delays: list[ir.DelayTime] = []
 
     def chain(self, family: str, first: ir.Node, *rest: tuple[str, ir.Node]) -> ir.Chain:
         """A chain node of a hidden-stock equation; dims: the union of its terms'."""
@@ -182,6 +188,11 @@ class _Builder:
         self._helper(time, node.delay, owner, f"delay time of {what}: {ir.source(node.delay)}")
         r_in, r_time = ir.Ref(node.x.dims, inp, "hidden"), ir.Ref(node.delay.dims, time, "hidden")
         dims = node.dims
+        stages, given = FUNCTIONS[node.fn].stocks, node.delay
+        if isinstance(given, ir.Ref) and given.kind == "constant":
+            self.delays.append(ir.DelayTime(owner, node.fn, stages, given.name, None))
+        elif isinstance(given, ir.Const):
+            self.delays.append(ir.DelayTime(owner, node.fn, stages, None, given.value))
         if node.fn == "smooth":
             state = ir.Ref(dims, base, "hidden")
             deriv = self.chain("*", self.chain("+", r_in, ("-", state)), ("/", r_time))
@@ -262,6 +273,7 @@ class _Builder:
             states=states,
             outputs=list(spec.stocks) + list(spec.flows) + list(spec.auxiliaries),
             var_dims=dict(self.var_dims),
+            delays=tuple(self.delays),
         )
 
     def _reads(self, a: ir.Assign) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from simulator.engine.compile import CompiledModel
 from simulator.engine.series import TimeSeries
+from simulator.engine.stability import check_step
 from simulator.engine.timestep import check_horizon, steps_per_save
 
 METHODS = ("euler", "rk4")
@@ -60,7 +61,8 @@ def simulate(
     `dt`, `method` (euler or rk4), `start`, `stop` and `saveper` default to the model's time
     block. `backend`: "kernel" (compiled; KernelError if no compiler), "numpy" (the
     reference), or "auto" (the kernel if it can be had, else numpy after a one-line notice).
-    ValueError for a bad dt, horizon, method, backend, parameter or output name."""
+    ValueError for a bad dt, horizon, method, backend, parameter or output name; StepTooLong (a
+    ValueError) for a dt at which a delay of the model is unstable (`stability.check_step`)."""
     spec = model.spec
     method = spec.time.method if method is None else method
     if method not in METHODS:
@@ -81,6 +83,9 @@ def simulate(
     if unknown:
         raise ValueError(f"unknown output(s): {unknown}")
     static, series = constants_at_start(model, params or {}, n_runs)
+    delay_times = {d.constant: (series[d.constant].values if d.constant in series else static[d.constant])
+                   for d in model.program.delays if d.constant is not None}
+    check_step(model.program.delays, delay_times, dt, method)
     grid = (start, dt, n_steps, save_every, n_save, saveper)
     if backend != "numpy":
         from simulator.engine.kernel import KernelError, kernel_for, notice

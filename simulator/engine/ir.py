@@ -218,6 +218,21 @@ class State:
     text: str
 
 
+@dataclass(frozen=True)
+class DelayTime:
+    """A smooth or delay3 of the model and its delay time, when that is a constant or a number
+    (`engine.stability` checks the time step against its stages; an expression is not checked)."""
+
+    owner: str
+    fn: str
+    #: first-order stages the delay is made of (1 for smooth, 3 for delay3)
+    stages: int
+    #: the constant named as the delay time, or None
+    constant: str | None
+    #: the number written as the delay time, or None
+    number: float | None
+
+
 @dataclass
 class Program:
     """A whole model, ready for a backend.
@@ -230,7 +245,8 @@ class Program:
       an expression of the init section);
     - `rates`: the rate section, in order: flows, auxiliaries and hidden helpers;
     - `states`: stocks then hidden stocks, with their derivatives;
-    - `outputs`: the variables recorded by default (stocks, flows, auxiliaries)."""
+    - `outputs`: the variables recorded by default (stocks, flows, auxiliaries);
+    - `delays`: the smooths and delay3s whose delay time is a constant or a number."""
 
     dims: dict[str, tuple[str, ...]]
     constants: dict[str, Dims]
@@ -242,6 +258,8 @@ class Program:
     outputs: list[str]
     #: dims of every variable (constants, stocks, flows, auxiliaries, hidden ones)
     var_dims: dict[str, Dims] = field(default_factory=dict)
+    #: every smooth and delay3 whose delay time is a constant or a number
+    delays: tuple[DelayTime, ...] = ()
 
     def shape(self, dims: Dims) -> tuple[int, ...]:
         """The array shape of a value with `dims` without the run axis: every dimension of

@@ -163,6 +163,21 @@ def test_people_conserved_uses_every_step(tmp_path):
     assert bad.failed and "t=2027.5" in bad.detail
 
 
+@pytest.mark.parametrize(("delay", "dt"), [(1.0, 0.5), (0.2, 0.25)])
+def test_people_balance_run_halves_a_step_euler_cannot_take(write_model, delay, dt):
+    """RK4 at dt 0.5 is stable for a smooth of 0.2 year, Euler is not (2 stage times at most):
+    the balance's Euler run takes dt 0.25 then, and dt 0.5 where Euler is stable."""
+    path = write_model({
+        "time": {"start": 0, "stop": 5, "dt": 0.5, "saveper": 1, "method": "rk4"},
+        "constants": {"delay": element(unit="year", value=delay)},
+        "stocks": {"s": element(initial="0", inflows=["inflow"])},
+        "flows": {"inflow": element(unit="1/year", equation="smooth(step(1, 2), delay)")},
+    })
+    model = compile_model(load_model(path, units=False))
+    run = V._euler_every_step(model, {})
+    assert run.method == "euler" and run.dt == dt and np.allclose(np.diff(run.times), dt)
+
+
 def test_people_balance_refuses_a_yearly_run(tmp_path):
     """The Euler bookkeeping only holds step by step: a run saved yearly is refused."""
     scenario = load_scenario(scenario_for(tmp_path, DATA / "toy_model.yaml"))

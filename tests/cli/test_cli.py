@@ -291,6 +291,32 @@ def test_bad_arguments_exit_2_nothing_written(work, toy_results, args, words):
     assert tree(work / "results") == before
 
 
+def test_dt_unstable_for_a_delay_exits_2_nothing_written(tmp_path):
+    """A step that divides the year but is too long for a scenario's delay: refused, naming
+    the option, the delay, its constant and the longest stable step (engine/stability.py)."""
+    (tmp_path / "fast.yaml").write_text("name: fast\nextends: baseline\nset:\n  service_construction_delay: 1\n",
+                                        encoding="utf-8")
+    for option in (["--dt", "1"], ["--method", "euler", "--dt", "1"]):
+        r = urbsd("run", "fast.yaml", *option, cwd=tmp_path)
+        assert_one_line_error(r, ["command line: --dt:", "service_construction_delay = 1 year",
+                                  "use a time step of 0.5 or less"])
+        assert not (tmp_path / "results").exists()
+
+
+def test_step_error_names_the_option_or_the_scenario():
+    from argparse import Namespace
+
+    from simulator.cli import _step_error
+    from simulator.errors import StepTooLong
+
+    exc = StepTooLong("smooth in 'x': d = 0.1 year ...")
+    assert str(_step_error(Namespace(dt=1.0, method="rk4"), exc)).startswith("command line: --dt: smooth in 'x'")
+    assert str(_step_error(Namespace(dt=None, method="euler"), exc)).startswith("command line: --method: ")
+    assert str(_step_error(Namespace(dt=None, method=None, scenario="a.yaml"), exc)).startswith("a.yaml: ")
+    # `urbsd sweep --method sobol` has no --dt: its --method is not the integration method
+    assert str(_step_error(Namespace(method="sobol", scenario="s.yaml"), exc)).startswith("s.yaml: set/uncertain: ")
+
+
 def test_bad_dt_creates_no_results_folder(work):
     r = urbsd("run", "toy.yaml", "--dt", "0.3", cwd=work)
     assert_one_line_error(r, ["--dt"])
