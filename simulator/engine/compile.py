@@ -3,7 +3,8 @@
 `build_program(spec)` translates every equation (`equations.to_ir`), lowers SMOOTH and
 DELAY3 to hidden stocks named after their owner (`__smooth_<owner>`, `__delay3_<owner>_1`
 to `_3`, with helpers `..._in`, `..._time`, `..._out`; a second one in the same owner gets
-`_n2`), and orders the assignments of the initial-value and rate sections. This is the
+`_n2`), orders the assignments of the initial-value and rate sections, and writes each
+division by a run constant as a multiplication by its reciprocal (`reciprocals`). This is the
 backend-neutral part. `compile_model(spec)` then hands the Program to the numpy backend
 (`numpy_code`), which writes two vectorized functions:
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.engine import equations, ir, stability
+from simulator.engine import equations, ir, reciprocals, stability
 from simulator.engine.arrays import Layout, nested_values
 from simulator.engine.functions import FUNCTIONS
 from simulator.engine.modelfile import ModelSpec
@@ -141,9 +142,12 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
     return model
 
 
-def build_program(spec: ModelSpec) -> ir.Program:
-    """The backend-neutral program of a model: ordered assignments, states, hidden stocks."""
-    return _Builder(spec).build()
+def build_program(spec: ModelSpec, *, rewrite_divisions: bool = True) -> ir.Program:
+    """The backend-neutral program of a model: ordered assignments, states, hidden stocks;
+    divisions by run constants made multiplications by their reciprocals (`reciprocals`;
+    `rewrite_divisions=False` keeps every division as written, for benchmarks/reciprocals.py)."""
+    program = _Builder(spec).build()
+    return reciprocals.rewrite(program) if rewrite_divisions else program
 
 
 class _Builder:
