@@ -1,0 +1,62 @@
+"""What the shipped model's time step buys: accuracy against solve_ivp, and cost per run on the kernel.
+
+For RK4 at dt 1, 0.5 and 0.25 and Euler at dt 0.5 and 1/128, prints the baseline's urbanization
+rate in 2035 and its largest difference over 2010-2035 from scipy's solve_ivp (DOP853, the
+validation's reference, `analysis.validate.solve_ivp_run`), then the kernel's cost per run of a
+batch of N runs (the migration rate `rural_to_town_rate` varied by +-20%) at RK4 dt 1 and 0.5,
+R rounds alternated in this process, best round, one core. Why the model keeps dt 0.5 although
+dt 1 is accurate enough: README.md, *Why RK4 at dt 0.5*.
+
+Run: python benchmarks/time_step.py [N] [R]   (defaults 10000 runs, 3 rounds)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+RATE = "urbanization_rate"
+YEAR = 2035
+
+
+def main(n: int = 10_000, rounds: int = 3) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from simulator.analysis.validate import solve_ivp_run
+    from simulator.engine.compile import compiled
+    from simulator.engine.integrate import simulate
+    from simulator.scenario.resolve import load_scenario
+
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    scenario = load_scenario()
+    model, params = compiled(scenario.spec), dict(scenario.params)
+    base = simulate(model, params, outputs=[RATE])
+    i = int(np.flatnonzero(base.times == YEAR)[0])
+    ref = solve_ivp_run(model, params, base.times[: i + 1])[RATE]
+    print(f"baseline {RATE} in {YEAR}: solve_ivp {100 * ref[i]:.5f}%")
+    print(f"{'method':>6s} {'dt':>9s} {YEAR:>9d} {'- solve_ivp pp':>15s} {'largest over the run pp':>24s}")
+    for method, dt in (("rk4", 1.0), ("rk4", 0.5), ("rk4", 0.25), ("euler", 0.5), ("euler", 1 / 128)):
+        run = simulate(model, params, dt=dt, method=method, outputs=[RATE]).data[RATE][0, : i + 1]
+        print(f"{method:>6s} {dt:9.6g} {100 * run[i]:8.5f}% {100 * (run[i] - ref[i]):+15.5f} "
+              f"{100 * np.abs(run - ref).max():24.5f}")
+
+    rate = np.random.default_rng(0).uniform(0.8, 1.2, n) * float(np.mean(params["rural_to_town_rate"]))
+    batch = {**params, "rural_to_town_rate": rate}
+    best = {1.0: float("inf"), 0.5: float("inf")}
+    for dt in best:  # compile or load the kernel outside the timing
+        simulate(model, {**params, "rural_to_town_rate": rate[:4]}, n_runs=4, dt=dt, outputs=[RATE], backend="kernel")
+    for _ in range(rounds):
+        for dt in best:
+            t0 = time.perf_counter()
+            simulate(model, batch, n_runs=n, dt=dt, outputs=[RATE], backend="kernel")
+            best[dt] = min(best[dt], (time.perf_counter() - t0) / n)
+    print(f"kernel, RK4, batch of {n:,} runs, best of {rounds} rounds alternated: "
+          + ", ".join(f"dt {dt:g} {1e6 * s:.1f} us per run" for dt, s in best.items())
+          + f"; dt 0.5 / dt 1 = {best[0.5] / best[1.0]:.2f}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:3]))
