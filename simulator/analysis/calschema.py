@@ -32,7 +32,7 @@ class RunIn(_Strict):
     start: Num
     stop: Num
     dt: Num | None = None
-    method: Literal["euler", "rk4"] | None = None   # None: the model's time.method
+    method: Literal["euler", "heun", "rk4"] | None = None   # None: the model's time.method
     saveper: Num = 1.0
 
 

@@ -68,7 +68,7 @@ class ModelEvaluator:
     scenario: Any
     names: tuple[str, ...]
     dt: float | None = None
-    #: euler or rk4; None: the model's time.method
+    #: euler, heun or rk4; None: the model's time.method
     integration: str | None = None
     #: simulate's backend: auto (the compiled kernel if it can be had), kernel or numpy
     backend: str = "auto"

@@ -24,7 +24,7 @@ def integration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dt", type=float, default=None, metavar="DT",
                         help="time step in years; must divide one year into whole steps "
                         "(default: the model's)")
-    parser.add_argument("--method", choices=("euler", "rk4"), default=None,
+    parser.add_argument("--method", choices=("euler", "heun", "rk4"), default=None,  # engine.integrate.METHODS
                         help="integration method (default: the model's time.method, euler if it names none)")
 
 

@@ -26,11 +26,11 @@ reference), operation for operation:
   `x ** 2` is `x * x` as numpy's fast power; a sum over a dimension adds left to right; STEP and
   RAMP use `t` and `dt` as the numpy templates do. The compiler must not contract `a * b + c`
   into a fused multiply-add (`-ffp-contract=off`) nor use fast-math.
-- **Euler and RK4** in one kernel (an argument): RK4 evaluates the rate section four times per
-  step in a stage loop (the section is emitted once), in numpy's order of operations. Its four
-  derivatives are summed as they come (k1, + 2 k2, + 2 k3, then + k4 in the update: numpy's
-  order), so a workspace holds two state-sized arrays for RK4 (start of step, running sum), not
-  four.
+- **Euler, Heun and RK4** in one kernel (an argument: `c_parts.METHOD_CODES`): RK4 evaluates the rate
+  section four times per step and Heun twice, in a stage loop (the section is emitted once), in
+  numpy's order of operations. RK4's four derivatives are summed as they come (k1, + 2 k2, + 2 k3,
+  then + k4 in the update: numpy's order), so a workspace holds two state-sized arrays for RK4 and
+  Heun (start of step, k1 or the running sum), not four.
 
 - **Parts**: the functions are cut into `PARTS` groups of about equal length, each between
   `#if !defined(URBSD_PART) || URBSD_PART == k` and `#endif`, after one header (includes,
@@ -470,9 +470,11 @@ class _Gen:
                  f"src[e * {self.L} + l];",
                  "}", ""]
         lines += ["static void run_lanes(work_t *restrict w, const double *restrict TS, int64_t n_ts, double start, "
-                  "double dt, int64_t n_steps, int64_t save_every, int rk4, const int64_t *restrict ocol, "
+                  "double dt, int64_t n_steps, int64_t save_every, int method, const int64_t *restrict ocol, "
                   "double *restrict out, int64_t n_out, int nl) {",
                   f"{I1}double t = start;", f"{I1}const double *ts = TS;", f"{I1}const double h = dt / 2.0;",
+                  f"{I1}const int rk4 = method == {c_parts.METHOD_CODES['rk4']}, "
+                  f"heun = method == {c_parts.METHOD_CODES['heun']};",
                   f"{I1}const int64_t stride = (n_steps / save_every + 1) * n_out;  /* one run's rows */"]
         lines += tables
         lines += [I1 + c for c in const_calls + init_calls]
@@ -481,18 +483,18 @@ class _Gen:
             f"{I1}/* ================================================ time steps */",
             f"{I1}for (int64_t step = 0; ; step++) {{",
             f"{I2}const double t0 = start + (double)step * dt;",
-            f"{I2}for (int stage = 0; stage < (rk4 ? 4 : 1); stage++) {{",
-            f"{I3}if (stage == 0) {{ t = t0; ts = TS + (rk4 ? 3 * step : step) * n_ts; }}",
+            f"{I2}for (int stage = 0; stage < (rk4 ? 4 : heun ? 2 : 1); stage++) {{",
+            f"{I3}if (stage == 0) {{ t = t0; ts = TS + (rk4 ? 3 * step : heun ? 2 * step : step) * n_ts; }}",
             f"{I3}else {{",
-            f"{I3}  const double c = stage == 3 ? dt : h;",
-            f"{I3}  t = t0 + c; ts = TS + (3 * step + (stage == 3 ? 2 : 1)) * n_ts;",
+            f"{I3}  const double c = stage == 3 || heun ? dt : h;",
+            f"{I3}  t = t0 + c; ts = TS + (heun ? 2 * step + 1 : 3 * step + (stage == 3 ? 2 : 1)) * n_ts;",
             f"{I3}  /* D holds the previous stage's derivative (k1, k2 or k3) */",
             f"{I3}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->Y0[i] + c * w->D[i];",
             f"{I3}}}",
         ]
         lines += [I3 + c for c in step_calls]
         lines += [f"{I3}if (stage > 0) {{",
-                  f"{I3}  if (stage < 3) for (int i = 0; i < {self.n_state * self.L}; i++) w->A[i] = w->A[i] + 2.0 * w->D[i];",
+                  f"{I3}  if (rk4 && stage < 3) for (int i = 0; i < {self.n_state * self.L}; i++) w->A[i] = w->A[i] + 2.0 * w->D[i];",
                   f"{I3}  continue;",
                   f"{I3}}}",
                   f"{I3}if (step % save_every == 0) {{"]
@@ -501,11 +503,14 @@ class _Gen:
         lines += record
         lines += [f"{I3}}}",
                   f"{I3}if (step == n_steps) return;",
-                  f"{I3}if (rk4) {{ memcpy(w->Y0, w->S, sizeof w->S); memcpy(w->A, w->D, sizeof w->D); }}",
+                  f"{I3}if (rk4 || heun) {{ memcpy(w->Y0, w->S, sizeof w->S); memcpy(w->A, w->D, sizeof w->D); }}",
                   f"{I2}}}",
                   f"{I2}if (rk4)",
                   f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++)",
                   f"{I2}    w->S[i] = w->Y0[i] + dt / 6.0 * (w->A[i] + w->D[i]);",
+                  f"{I2}else if (heun)",
+                  f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++)",
+                  f"{I2}    w->S[i] = w->Y0[i] + dt / 2.0 * (w->A[i] + w->D[i]);",
                   f"{I2}else",
                   f"{I2}  for (int i = 0; i < {self.n_state * self.L}; i++) w->S[i] = w->S[i] + dt * w->D[i];",
                   f"{I1}}}", "}", ""]

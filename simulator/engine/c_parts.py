@@ -10,6 +10,10 @@ import math
 #: bumped whenever the kernel's calling convention or its generated code's meaning changes
 KERNEL_VERSION = "1"
 #: the arguments of the kernel function, in order (engine.kernel passes them with ctypes)
+#: the integration method's code in `urbsd_run(..., method, ...)`
+METHOD_CODES = {"euler": 0, "rk4": 1, "heun": 2}
+#: rows of the time-series table TS per step: the distinct times the method's stages read
+TS_ROWS = {"euler": 1, "heun": 2, "rk4": 3}
 SIGNATURE = ("int urbsd_run(const double *P0, int64_t n_p, const double *PV, const int64_t *pv_cols, "
              "int64_t n_pv, int64_t n_runs, const double *TS, int64_t n_ts, double start, double dt, "
              "int64_t n_steps, int64_t save_every, int32_t method, const int64_t *ocol, int64_t n_rec, "
@@ -81,8 +85,9 @@ def entry(n_p: int, n_ts: int, n_state: int, n_rec: int, lanes: int) -> list[str
         "}",
         "",
         "/* n_runs runs, LANES at a time: run r has the constants P0 with the columns pv_cols",
-        "   replaced by row r of PV; TS holds the time series at every step (Euler) or at t,",
-        "   t + dt/2 and t + dt of every step (RK4, method 1); out is (n_runs, n_save, n_out),",
+        "   replaced by row r of PV; TS holds the time series at every step (Euler, method 0), at t",
+        "   and t + dt of every step (Heun, method 2) or at t, t + dt/2 and t + dt (RK4, method 1);",
+        "   out is (n_runs, n_save, n_out),",
         "   recorded variable k going to the columns from ocol[k] (-1: not recorded). */",
         SIGNATURE + " {",
         f"  if (n_p != {n_p} || n_ts != {n_ts} || n_rec != {n_rec}) return -1;",
@@ -96,7 +101,7 @@ def entry(n_p: int, n_ts: int, n_state: int, n_rec: int, lanes: int) -> list[str
         f"      for (int64_t k = 0; k < {n_p}; k++) w->C[k * {L} + l] = P0[k];",
         f"      for (int64_t k = 0; k < n_pv; k++) w->C[pv_cols[k] * {L} + l] = PV[r * n_pv + k];",
         "    }",
-        "    run_lanes(w, TS, n_ts, start, dt, n_steps, save_every, method == 1, ocol, "
+        "    run_lanes(w, TS, n_ts, start, dt, n_steps, save_every, method, ocol, "
         "out + r0 * n_save * n_out, n_out, nl);",
         "  }",
         "  free(w);",

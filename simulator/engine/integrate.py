@@ -1,4 +1,4 @@
-"""Fixed-step integration (Euler, as Vensim; or RK4) of a compiled model over many runs at once.
+"""Fixed-step integration (Euler, as Vensim; Heun; or RK4) of a compiled model over many runs at once.
 
 Two backends give the same numbers: the compiled kernel (`engine.kernel`, C built by the
 machine's compiler; the default when a compiler is found) and the numpy path (`numpy_code`,
@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.engine.c_parts import TS_ROWS
 from simulator.engine.compile import CompiledModel
 from simulator.engine.series import TimeSeries
 from simulator.engine.stability import check_step
 from simulator.engine.timestep import check_horizon, steps_per_save
 
-METHODS = ("euler", "rk4")
+#: Euler (one rate evaluation per step), Heun (two: the trapezoid of Euler's predictor, second
+#: order) and classical RK4 (four)
+METHODS = ("euler", "heun", "rk4")
 #: "auto": the kernel if a C compiler is found, else numpy (after a one-line notice)
 BACKENDS = ("auto", "kernel", "numpy")
 
@@ -58,7 +61,7 @@ def simulate(
 ) -> Run:
     """Integrate `n_runs` parameter sets at once and save every `saveper` years.
 
-    `dt`, `method` (euler or rk4), `start`, `stop` and `saveper` default to the model's time
+    `dt`, `method` (euler, heun or rk4), `start`, `stop` and `saveper` default to the model's time
     block. `backend`: "kernel" (compiled; KernelError if no compiler), "numpy" (the
     reference), or "auto" (the kernel if it can be had, else numpy after a one-line notice).
     ValueError for a bad dt, horizon, method, backend, parameter or output name; StepTooLong (a
@@ -118,6 +121,8 @@ def simulate(
             if method == "euler":
                 for k, x in state.items():  # in place: the saved values were copied above
                     x += dt * d1[k]
+            elif method == "heun":
+                state = _heun(model, consts, state, d1, t, dt)
             else:
                 state = _rk4(model, consts, state, d1, t, dt)
 
@@ -164,11 +169,14 @@ def _kernel_run(model: CompiledModel, kernel, given: dict[str, np.ndarray], seri
             varying.append(np.broadcast_to(flat, (n_runs, width)))
             cols.extend(range(off, off + width))
     PV = np.concatenate(varying, axis=1) if varying else np.zeros((n_runs, 0))
-    rk4 = method == "rk4"
-    TS = np.zeros((3 * n_steps + 1 if rk4 else n_steps + 1, max(src.n_ts, 1)))
+    # the time series at every time a stage reads them, computed as the stage computes its time:
+    # t (Euler); t and t + dt (Heun); t, t + dt/2 and t + dt (RK4), for t = start + step * dt
+    rows = TS_ROWS[method]  # the kernel's table of them: engine.c_parts
+    TS = np.zeros((rows * n_steps + 1, max(src.n_ts, 1)))
     if series:
         steps = start + np.arange(n_steps + 1) * dt
-        times = np.stack([steps, steps + dt / 2, steps + dt], axis=1).reshape(-1)[:3 * n_steps + 1] if rk4 else steps
+        offsets = {1: [0.0], 2: [0.0, dt], 3: [0.0, dt / 2, dt]}[rows]
+        times = np.stack([steps + c for c in offsets], axis=1).reshape(-1)[:rows * n_steps + 1]
         for name, ts in series.items():
             off, width = src.series[name]
             values = model.internal(name, np.asarray(ts.values, dtype=float), lead=1).reshape(len(ts.values), -1)
@@ -181,13 +189,18 @@ def _kernel_run(model: CompiledModel, kernel, given: dict[str, np.ndarray], seri
         ocol[where[n]] = col
         col += src.widths[n]
     out = np.empty((n_runs, n_save, col))
-    kernel.run(P0, PV, np.asarray(cols, dtype=np.int64), TS, start, dt, n_steps, save_every, rk4, ocol, out)
+    kernel.run(P0, PV, np.asarray(cols, dtype=np.int64), TS, start, dt, n_steps, save_every, method, ocol, out)
     data, col = {}, 0
     for n in names:
         width = src.widths[n]
         data[n] = model.declared(n, out[:, :, col:col + width], lead=2)
         col += width
     return _run(model, data, grid, method, n_runs)
+
+
+def _heun(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:
+    k2, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k1[k] for k in y}, dt)
+    return {k: y[k] + dt / 2 * (k1[k] + k2[k]) for k in y}
 
 
 def _rk4(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:

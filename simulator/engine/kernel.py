@@ -45,7 +45,7 @@ from typing import IO
 import numpy as np
 
 from simulator.engine.c_code import KernelSource, generate
-from simulator.engine.c_parts import KERNEL_VERSION
+from simulator.engine.c_parts import KERNEL_VERSION, METHOD_CODES, TS_ROWS
 
 ENV_CC = "URBSD_CC"
 ENV_CACHE = "URBSD_CACHE_DIR"
@@ -184,20 +184,20 @@ class Kernel:
         self._lib = lib
 
     def run(self, P0: np.ndarray, PV: np.ndarray, pv_cols: np.ndarray, TS: np.ndarray, start: float, dt: float,
-            n_steps: int, save_every: int, rk4: bool, ocol: np.ndarray, out: np.ndarray) -> None:
+            n_steps: int, save_every: int, method: str, ocol: np.ndarray, out: np.ndarray) -> None:
         """Fill `out` (n_runs, n_save, n_out), C-contiguous float64, for PV's n_runs rows."""
         n_runs, n_save, n_out = out.shape
         src = self.source
         if not (out.flags.c_contiguous and out.dtype == np.float64 and PV.shape[0] == n_runs):
             raise ValueError("kernel arrays of the wrong shape or layout")
-        if n_save != n_steps // save_every + 1 or TS.shape[0] < (3 * n_steps + 1 if rk4 else n_steps + 1):
+        if n_save != n_steps // save_every + 1 or TS.shape[0] < TS_ROWS[method] * n_steps + 1:
             raise ValueError("kernel time grid does not match its arrays")
         P0, PV, TS = (np.ascontiguousarray(a, dtype=np.float64) for a in (P0, PV, TS))
         pv_cols, ocol = (np.ascontiguousarray(a, dtype=np.int64) for a in (pv_cols, ocol))
         if P0.size < max(src.n_p, 1) or pv_cols.size != PV.shape[1] or ocol.size != len(src.recorded):
             raise ValueError("kernel arrays of the wrong size")
         status = self._fn(P0.ctypes.data, src.n_p, PV.ctypes.data, pv_cols.ctypes.data, PV.shape[1], n_runs,
-                          TS.ctypes.data, src.n_ts, start, dt, n_steps, save_every, 1 if rk4 else 0,
+                          TS.ctypes.data, src.n_ts, start, dt, n_steps, save_every, METHOD_CODES[method],
                           ocol.ctypes.data, len(src.recorded), n_out, out.ctypes.data)
         if status != 0:
             raise KernelError(f"the kernel {self.path.name} failed (status {status})")

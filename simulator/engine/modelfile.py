@@ -59,7 +59,7 @@ class TimeSpec(_Strict):
     dt: float = Field(gt=0)
     saveper: float = Field(default=1.0, gt=0)
     #: the integration method runs use when none is given (`--method`, `simulate(method=)`)
-    method: Literal["euler", "rk4"] = "euler"
+    method: Literal["euler", "heun", "rk4"] = "euler"
 
     @field_validator("start", "stop", "dt", "saveper")
     @classmethod

@@ -2,7 +2,7 @@
 
 A smooth is one first-order stage of time `delay`, a delay3 three stages of `delay / 3`. On such
 a stage an explicit method multiplies the numerical error by a fixed factor every step, and
-that factor passes -1 (Euler) or +1 (RK4) once dt exceeds a fixed multiple of the stage time,
+that factor passes -1 (Euler) or +1 (Heun, RK4) once dt exceeds a fixed multiple of the stage time,
 `LIMITS`: from then on the error grows step after step and the run is wrong however it looks.
 The check refuses those steps. It does not judge accuracy (the validation's integration-error
 test does), and it covers delay times written as a constant or a number; an expression is not
@@ -29,9 +29,10 @@ def _rk4_limit() -> float:
     return float(roots[np.argmin(np.abs(roots.imag))].real)
 
 
-#: the longest stable step on a first-order stage, in stage times: Euler's growth factor is
-#: 1 - dt / stage, which reaches -1 at 2; RK4's is the quartic above, which reaches 1 at 2.785
-LIMITS: dict[str, float] = {"euler": 2.0, "rk4": _rk4_limit()}
+#: the longest stable step on a first-order stage, in stage times (x = dt / stage): Euler's growth
+#: factor is 1 - x, which reaches -1 at 2; Heun's 1 - x + x^2/2, which reaches 1 at 2; RK4's is the
+#: quartic above, which reaches 1 at 2.785
+LIMITS: dict[str, float] = {"euler": 2.0, "heun": 2.0, "rk4": _rk4_limit()}
 
 
 def longest_step(delay: float, stages: int, method: str) -> float:

@@ -218,8 +218,12 @@ def to_vensim(spec: "ModelSpec", params: dict[str, Any] | None = None, *,
     out.append(_block("FINAL TIME ", number(t.stop), "year", "The final time for the simulation."))
     out.append(_block("INITIAL TIME ", number(t.start), "year", "The initial time for the simulation."))
     out.append(_block("SAVEPER ", number(t.saveper), "year [0,?]", "The frequency with which output is stored."))
-    how = ("Euler" if t.method == "euler" else
-           "the model integrates by RK4: set Vensim's integration type to RK4 to match; PySD integrates by Euler")
+    how = {"euler": "Euler",
+           "rk4": "the model integrates by RK4: set Vensim's integration type to RK4 to match; PySD integrates by "
+                  "Euler",
+           "heun": "the model integrates by Heun's method, a second-order Runge-Kutta (the mean of the slopes at "
+                   "the start and at the end of an Euler step): Vensim's nearest integration type is RK2; PySD "
+                   "integrates by Euler"}[t.method]
     out.append(_block("TIME STEP ", number(step), "year [0,?]", f"The time step for the simulation ({how})."))
     return "".join(out)
 

@@ -38,6 +38,10 @@ ARRAY_SUMS = ("xmile", "pysd")
 #: names XMILE gives its own variables
 XMILE_RESERVED = ("time", "dt", "starttime", "stoptime")
 
+#: XMILE 1.0's name of each integration method (sim_specs/@method); Heun's is a second-order
+#: Runge-Kutta method, XMILE's RK2
+XMILE_METHODS = {"euler": "Euler", "heun": "RK2", "rk4": "RK4"}
+
 
 def _units(unit: str) -> str:
     u = vensim_units(unit)
@@ -118,7 +122,7 @@ def to_xmile(spec: "ModelSpec", params: dict[str, Any] | None = None, *, title: 
     if title:
         _sub(header, "caption", title)
     t = spec.time
-    sim = _sub(root, "sim_specs", method="Euler" if t.method == "euler" else "RK4", time_units="year")
+    sim = _sub(root, "sim_specs", method=XMILE_METHODS[t.method], time_units="year")
     _sub(sim, "start", number(t.start))
     _sub(sim, "stop", number(t.stop))
     _sub(sim, "dt", number(t.dt if dt is None else dt))

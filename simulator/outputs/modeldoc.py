@@ -46,6 +46,9 @@ VENSIM_GUIDE: tuple[tuple[str, str, str], ...] = (
      "a per-element equation overrides `equation:` on its slice"),
 )
 
+#: how the model page names each integration method
+METHOD_NAMES = {"euler": "Euler", "heun": "Heun (second-order Runge-Kutta)", "rk4": "RK4"}
+
 
 def guide_rows() -> list[tuple[str, str, str]]:
     """The reading guide: the syntax rows above, then one row per built-in function."""
@@ -237,8 +240,8 @@ class _Doc:
             f"| version | {_cell(spec.version) or '-'} |",
             f"| time | {_num(t.start)} to {_num(t.stop)} (years); dt {_num(t.dt)} year; saved every "
             f"{_num(t.saveper)} year |",
-            f"| integration | {'RK4' if t.method == 'rk4' else 'Euler'} (the model's `time.method`; "
-            "`urbsd run --method euler|rk4` overrides it) |",
+            f"| integration | {METHOD_NAMES[t.method]} (the model's `time.method`; "
+            "`urbsd run --method euler|heun|rk4` overrides it) |",
             f"| dimensions | {dims} |",
             f"| elements | {counts} |",
             "| units | every equation is checked for dimensional consistency when the model loads "

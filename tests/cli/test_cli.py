@@ -96,7 +96,7 @@ def check_outputs(folder: Path, first_year: int = 2020) -> tuple[pd.DataFrame, d
     assert summary["model"]["name"] and summary["model"]["path"]
     assert {"name", "label", "path"} <= set(summary["scenario"])
     assert summary["package_version"]
-    assert summary["method"] in ("euler", "rk4") and summary["dt"] > 0
+    assert summary["method"] in ("euler", "heun", "rk4") and summary["dt"] > 0
     assert summary["final_year"]["year"] == 2035
     return frame, summary
 
@@ -279,7 +279,7 @@ def test_bad_scenario_exit_2_nothing_written(work, toy_results, case, previous_r
         (["run", "toy.yaml", "--dt", "-0.25"], ["--dt"]),
         (["run", "toy.yaml", "--dt", "0.3"], ["--dt", "whole steps"]),
         (["run", "toy.yaml", "--dt", "abc"], ["--dt"]),
-        (["run", "toy.yaml", "--method", "heun"], ["--method"]),
+        (["run", "toy.yaml", "--method", "midpoint"], ["--method"]),
         (["run", "toy.yaml", "--bogus"], ["--bogus"]),
     ],
 )

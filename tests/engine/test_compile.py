@@ -35,7 +35,7 @@ def one_stock(inflow: str = "0", outflow: str | None = None, initial: float = 10
 
 def test_constant_inflow_is_linear(write_model):
     model = build(write_model, one_stock(inflow="rate", constants={"rate": per_year(value=3.0)}))
-    for method in ("euler", "rk4"):
+    for method in ("euler", "heun", "rk4"):
         run = simulate(model, method=method)
         np.testing.assert_allclose(run.data["s"][0], 100.0 + 3.0 * run.times, rtol=0, atol=1e-12)
 
@@ -53,6 +53,10 @@ def test_first_order_decay_euler_matches_hand_recurrence_and_error_bound(write_m
     assert np.abs(run.data["s"][0, -1] - exact[-1]) > 0  # Euler is not exact: the bound is not vacuous
     rk4 = simulate(model, dt=dt, method="rk4")
     np.testing.assert_allclose(rk4.data["s"][0], exact, rtol=1e-5)
+    # Heun multiplies by its second-order Taylor factor each step: 1 - k dt + (k dt)^2 / 2
+    heun = simulate(model, dt=dt, method="heun")
+    np.testing.assert_allclose(heun.data["s"][0], y0 * (1 - k * dt + (k * dt) ** 2 / 2) ** (t / dt), rtol=1e-12)
+    assert np.max(np.abs(heun.data["s"][0] - exact)) < np.max(np.abs(run.data["s"][0] - exact)) / 10
 
 
 def test_smooth_step_response_is_vensim_smooth(write_model):

@@ -39,7 +39,7 @@ def assert_finite_non_negative_and_rates_in_unit_interval(run) -> None:
 def test_without_migration_only_natural_change_moves_the_rate():
     """Town and village residents die at the same rates; towns have fewer births (urban_fertility_factor),
     so with nobody moving the urban share drifts slightly down, never up."""
-    run = simulate(MODEL, NO_MIGRATION, method="rk4")
+    run = simulate(MODEL, NO_MIGRATION)
     assert_finite_non_negative_and_rates_in_unit_interval(run)
     rate = run.data["urbanization_rate"][0]
     assert np.all(np.diff(rate) <= 1e-12)
@@ -50,7 +50,7 @@ def test_without_migration_only_natural_change_moves_the_rate():
 def test_with_no_land_quota_urban_land_stays_constant():
     run = simulate(MODEL, {"base_land_quota_rate": 0.0, "land_per_settled_person": 50.0,
                            "land_per_settled_person_history": 50.0, "max_hukou_conversion_rate": 0.0,
-                           "reclaimed_land_quota_yield": 0.0}, method="rk4")
+                           "reclaimed_land_quota_yield": 0.0})
     land = run.data["urban_construction_land"][0]
     np.testing.assert_allclose(land, np.broadcast_to(land[0], land.shape), rtol=1e-12)
 
@@ -62,13 +62,13 @@ def _tight_land() -> dict:
 
 
 def test_where_land_binds_housing_and_attractiveness_suffer_and_the_land_lever_works():
-    tight = simulate(MODEL, _tight_land(), method="rk4")
-    base = simulate(MODEL, {}, method="rk4")
+    tight = simulate(MODEL, _tight_land())
+    base = simulate(MODEL, {})
     assert tight.data["land_housing_effect"][0, 15].max() < 1
     assert tight.data["urbanization_rate"][0, -1] < base.data["urbanization_rate"][0, -1]
     lo, hi = SPEC.constants["land_per_settled_person"].bounds
     params = dict(_tight_land(), land_per_settled_person=np.array([lo, hi]))
-    rates = simulate(MODEL, params, n_runs=2, method="rk4", outputs=["hukou_urbanization_rate"])
+    rates = simulate(MODEL, params, n_runs=2, outputs=["hukou_urbanization_rate"])
     low, high = rates.data["hukou_urbanization_rate"][:, -1]
     assert high > low
 
@@ -76,15 +76,14 @@ def test_where_land_binds_housing_and_attractiveness_suffer_and_the_land_lever_w
 def test_without_services_attractiveness_is_at_its_floor_and_everything_stays_finite():
     run = simulate(MODEL, {"initial_service_adequacy": 0.5, "initial_sewage_adequacy": 0.5,
                            "service_budget_per_urban_resident": 0.0, "citizenization_reward_per_settled_person": 0.0,
-                           "service_investment_multiplier": 0.0}, method="rk4")
+                           "service_investment_multiplier": 0.0})
     assert_finite_non_negative_and_rates_in_unit_interval(run)
     assert run.data["service_adequacy"][0, -1].max() < 0.5
 
 
 def test_without_chain_growth_out_migration_rises_and_everything_stays_finite():
-    base = simulate(MODEL, {}, method="rk4", outputs=["out_migration_rural", "urbanization_rate"])
-    run = simulate(MODEL, {"industrial_chain_target_attainment": 0.0, "chain_value_added_scale": 0.5},
-                   method="rk4")
+    base = simulate(MODEL, {}, outputs=["out_migration_rural", "urbanization_rate"])
+    run = simulate(MODEL, {"industrial_chain_target_attainment": 0.0, "chain_value_added_scale": 0.5})
     assert_finite_non_negative_and_rates_in_unit_interval(run)
     assert run.data["out_migration_rural"][0, -1].sum() > base.data["out_migration_rural"][0, -1].sum()
 
@@ -92,24 +91,25 @@ def test_without_chain_growth_out_migration_rises_and_everything_stays_finite():
 @pytest.mark.parametrize("end", [0, 1], ids=["lower", "upper"])
 def test_every_lever_at_a_bound_keeps_the_model_sound(end):
     params = {name: SPEC.constants[name].bounds[end] for name in LEVERS}
-    run = simulate(MODEL, params, method="rk4")
+    run = simulate(MODEL, params)
     assert_finite_non_negative_and_rates_in_unit_interval(run)
 
 
 # ----------------------------------------------------------------------------- integration error
 
 
-def test_rk4_at_the_model_dt_is_within_two_hundredths_of_a_point_in_2035():
-    """The default integration (docs/model.md): RK4 at DT agrees with RK4 at DT/2 and with Euler at a
-    fine step within 0.02 pp of the 2035 rate; Euler at DT itself would not (its error is ~0.1 pp)."""
+def test_the_model_method_at_its_dt_is_within_two_hundredths_of_a_point_in_2035():
+    """The default integration (Heun at dt 0.5, models/pingliang.yaml) agrees with itself at DT/2 and
+    with RK4 at a fine step within 0.02 pp of the 2035 rate; Euler at 0.25 would not (~0.1 pp)."""
     def rate(method: str, dt: float) -> float:
         return float(simulate(MODEL, {}, method=method, dt=dt, outputs=["urbanization_rate"]).data["urbanization_rate"][0, -1])
 
-    dt = SPEC.time.dt
-    rk4 = rate("rk4", dt)
-    assert abs(rk4 - rate("rk4", dt / 2)) < 0.02 * PP
-    assert abs(rk4 - rate("euler", 1 / 64)) < 0.02 * PP
-    assert abs(rk4 - rate("euler", 0.25)) > 0.02 * PP
+    dt, method = SPEC.time.dt, SPEC.time.method
+    assert method == "heun"
+    default = rate(method, dt)
+    assert abs(default - rate(method, dt / 2)) < 0.02 * PP
+    assert abs(default - rate("rk4", 1 / 16)) < 0.02 * PP
+    assert abs(default - rate("euler", 0.25)) > 0.02 * PP
 
 
 # ----------------------------------------------------------------------------- levers
@@ -118,7 +118,7 @@ def test_rk4_at_the_model_dt_is_within_two_hundredths_of_a_point_in_2035():
 def _sweep(name: str, values: list[float], output: str = "urbanization_rate", base: dict | None = None) -> np.ndarray:
     params = dict(base or {})
     params[name] = np.array(values, dtype=float)
-    run = simulate(MODEL, params, n_runs=len(values), method="rk4", outputs=[output])
+    run = simulate(MODEL, params, n_runs=len(values), outputs=[output])
     return run.data[output][:, -1]
 
 
