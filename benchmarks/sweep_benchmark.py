@@ -135,9 +135,11 @@ def _pysd(scenario, names, X) -> dict:
             model.run(params={k: float(X[i, j]) for j, k in scalars},
                       return_columns=["urbanization_rate", "hukou_urbanization_rate"])
         seconds = time.perf_counter() - t0
+    from simulator.engine.integrate import STAGES
+
     t = scenario.spec.time
     return {"what": f"PySD {pysd.__version__} running the Vensim export by Euler at dt {t.dt:g} (urbsd: {t.method}, "
-                    f"{4 if t.method == 'rk4' else 1} rate evaluations a step), {len(scalars)} of the "
+                    f"{STAGES[t.method]} rate evaluations a step), {len(scalars)} of the "
                     f"{len(names)} uncertain inputs varied (read_vensim {t_read:.1f} s, not counted)",
             "seconds": seconds, "runs_per_s": len(X) / seconds, "cpu_s": _cpu() - c0}
 

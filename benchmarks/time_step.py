@@ -5,8 +5,10 @@ urbanization rate in 2035 and its largest difference over 2010-2035 from scipy's
 (DOP853, the validation's reference, `analysis.validate.solve_ivp_run`), then the kernel's cost
 per run of a batch of N runs (the migration rate `rural_to_town_rate` varied by +-20%) for RK4 at
 dt 0.5, Heun at dt 0.5 and RK4 at dt 1, R rounds alternated in this process, best round, one
-core, each against RK4 at dt 0.5. Why the model runs Heun at dt 0.5: README.md, *Why Heun at dt
-0.5*.
+core, each against RK4 at dt 0.5. Then Heun and RK4 at dt 0.5 against solve_ivp on every bundled
+scenario and at three corners of the levers: `central_city_pull` at its upper bound, every lever
+at its upper bound, every lever at its lower bound. Why the model runs RK4 at dt 0.5: README.md,
+*Why RK4 at dt 0.5*.
 
 Run: python benchmarks/time_step.py [N] [R]   (defaults 10000 runs, 3 rounds)
 """
@@ -59,6 +61,30 @@ def main(n: int = 10_000, rounds: int = 3) -> None:
     print(f"kernel, batch of {n:,} runs, best of {rounds} rounds alternated: "
           + ", ".join(f"{m} dt {dt:g} {1e6 * s:.1f} us per run ({ref / s:.2f}x RK4 at dt 0.5)"
                       for (m, dt), s in best.items()))
+
+    from simulator.scenario.schema import bundled_scenario_names, bundled_scenario_path
+
+    cases = {}
+    for stem in bundled_scenario_names():
+        other = load_scenario(bundled_scenario_path(stem))
+        if other.kind == "scenario":
+            cases[other.name] = (other, dict(other.params))
+    levers = {k: c for k, c in scenario.spec.constants.items() if c.lever and c.bounds}
+    pull = float(levers["central_city_pull"].bounds[1])
+    cases["central_city_pull at its upper bound"] = (scenario, {**params, "central_city_pull": pull})
+    for end, j in (("upper", 1), ("lower", 0)):
+        cases[f"every lever at its {end} bound"] = (scenario, {**params, **{k: float(c.bounds[j])
+                                                                         for k, c in levers.items()}})
+    print(f"\n{'case':40s} {'solve_ivp':>9s} {'heun 0.5 pp':>12s} {'(largest)':>9s} {'rk4 0.5 pp':>11s} "
+          f"{'(largest)':>9s}")
+    for name, (sc, values) in cases.items():
+        m = compiled(sc.spec)
+        ref = solve_ivp_run(m, values, base.times[: i + 1])[RATE]
+        cells = []
+        for method in ("heun", "rk4"):
+            run = simulate(m, values, dt=0.5, method=method, outputs=[RATE]).data[RATE][0, : i + 1]
+            cells.append(f"{100 * (run[i] - ref[i]):+12.4f} {100 * np.abs(run - ref).max():9.4f}")
+        print(f"{name:40s} {100 * ref[i]:8.3f}% " + " ".join(cells))
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -4,10 +4,10 @@ Issue #12 asked for at most 40 us per run, amortized on one core over 100,000 ru
 of SDEverywhere's compiled C (117 us) on the same model": the model then shipped, v1 (kept as
 benchmarks/models/pingliang-v1.yaml; its numpy path's figure in the issue, 161 us per run,
 checks that this is the same work). The shipped model is now v2: more state, a longer run
-(2010-2035) and RK4 (four rate evaluations per step). This prints, in one process on one core,
+(2010-2035) and Heun's method (two rate evaluations per step). This prints, in one process on one core,
 for both models: 100,000 runs on the kernel in one batch (v1) or a batch of N (v2), and a batch
 of N on the numpy path; per run, the ratio, and the cost per rate evaluation and state element
-(the work each run does: its steps times RK4's four evaluations, times the elements of its
+(the work each run does: its steps times its method's evaluations, times the elements of its
 stocks), so the two models compare.
 Every bounded scalar constant is drawn uniformly inside its bounds (as benchmarks/throughput.py).
 
@@ -28,7 +28,7 @@ from throughput import draws  # this folder (the script's own) is on sys.path
 from simulator.bundled import bundled_model_path
 from simulator.engine.c_code import generate
 from simulator.engine.compile import compile_model
-from simulator.engine.integrate import simulate
+from simulator.engine.integrate import STAGES, simulate
 from simulator.engine.load import load_model
 
 V1 = Path(__file__).resolve().parent / "models" / "pingliang-v1.yaml"
@@ -58,7 +58,7 @@ def main() -> None:
         spec = load_model(path)
         model = compile_model(spec)
         t = spec.time
-        evaluations = round((t.stop - t.start) / t.dt) * (4 if t.method == "rk4" else 1)
+        evaluations = round((t.stop - t.start) / t.dt) * STAGES[t.method]
         state = generate(model.program).n_state
         params = draws(spec, max(n_kernel, n))
         kernel = per_run(model, params, n_kernel, "kernel", reps if n_kernel <= n else 1)

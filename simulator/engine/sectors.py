@@ -6,8 +6,8 @@ sector's stocks, flows and auxiliaries; every stock, flow or auxiliary of anothe
 that the sector reads is replaced by its trajectory in `inputs_from` (a full run), read as
 a time series. With `inputs_from` an Euler run saved at every time step (`simulate(...,
 saveper=dt, method="euler")`), the sector run reproduces the full run's values of the sector
-exactly; saved more sparsely, or with RK4 (which also reads the inputs half-way through each
-step), the inputs are interpolated linearly between saved times.
+exactly; saved more sparsely, or with Heun or RK4 (whose later stages read the inputs at trial
+states the full run never saves), the inputs are interpolated linearly between saved times.
 """
 
 from __future__ import annotations
