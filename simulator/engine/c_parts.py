@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 
 #: bumped whenever the kernel's calling convention or its generated code's meaning changes
-KERNEL_VERSION = "1"
-#: the arguments of the kernel function, in order (engine.kernel passes them with ctypes)
+#: (2: method code 2, Heun's method)
+KERNEL_VERSION = "2"
 #: the integration method's code in `urbsd_run(..., method, ...)`
 METHOD_CODES = {"euler": 0, "rk4": 1, "heun": 2}
 #: rows of the time-series table TS per step: the distinct times the method's stages read
 TS_ROWS = {"euler": 1, "heun": 2, "rk4": 3}
+#: the arguments of the kernel function, in order (engine.kernel passes them with ctypes)
 SIGNATURE = ("int urbsd_run(const double *P0, int64_t n_p, const double *PV, const int64_t *pv_cols, "
              "int64_t n_pv, int64_t n_runs, const double *TS, int64_t n_ts, double start, double dt, "
              "int64_t n_steps, int64_t save_every, int32_t method, const int64_t *ocol, int64_t n_rec, "
