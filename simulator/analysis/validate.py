@@ -11,8 +11,8 @@ Each test returns a `Check(test, figure, status, detail)`: the figure measured, 
   bound: no NaN, no negative stock, every rate or share in [0, 1];
 - integration error: the urbanization rate in 2035 (or the last year) with the model's method
   at its DT, against the same method at DT/2, another fixed-step method (RK4 for an Euler or Heun
-  model, Euler for an RK4 model) at a fine DT and a scipy `solve_ivp` reference (DOP853, rtol 1e-10): the largest difference in
-  percentage points;
+  model, Euler for an RK4 model) at a fine DT and a scipy `solve_ivp` reference (DOP853, rtol
+  1e-10): the largest difference in percentage points;
 - behaviour reproduction: data/history.csv rows that fall inside the run, MAPE and
   Theil's U^M, U^S, U^C (`simulator.analysis.fitstats`);
 - the statistical bulletins after the 2020 census (2021, 2022): resident rate, resident
