@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from simulator.engine import c_parts, ir
 from simulator.engine.c_parts import comment as _comment
 from simulator.engine.c_parts import lit
-from simulator.engine.functions import FUNCTIONS
+from simulator.engine.functions import FUNCTIONS, TIME_FUNCTIONS
 
 #: runs computed side by side (the last axis of every value)
 LANES = 4
@@ -203,7 +203,7 @@ class _Gen:
                 got = node.name.startswith("h")  # hoisted: the same all run
             elif isinstance(node, ir.Ref):
                 got = node.name in self.rc
-            elif isinstance(node, ir.Call) and node.fn in ("step", "ramp"):
+            elif isinstance(node, ir.Call) and node.fn in TIME_FUNCTIONS:
                 got = False  # they read the time
             else:
                 got = all(self.is_rc(c) for c in ir.children(node))

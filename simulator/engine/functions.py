@@ -158,3 +158,5 @@ BUILTINS_TABLE: tuple[Builtin, ...] = (
 
 #: name in the model file -> row
 FUNCTIONS: dict[str, Builtin] = {b.name: b for b in BUILTINS_TABLE}
+#: builtins that read the model time: their value changes from step to step even with constant arguments
+TIME_FUNCTIONS = frozenset({"step", "ramp"})

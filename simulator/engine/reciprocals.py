@@ -14,31 +14,39 @@ from __future__ import annotations
 import dataclasses
 
 from simulator.engine import ir
-
-#: builtins that read the model time: their value changes from step to step
-TIME_FUNCTIONS = frozenset({"step", "ramp"})
+from simulator.engine.functions import TIME_FUNCTIONS
 
 
 def rewrite(program: ir.Program) -> ir.Program:
     """`program` with every division by a run constant turned into a multiplication."""
     steady = set(program.constants)  # the same all run (unless a run gives it as a time series)
+    done: dict[int, tuple[ir.Assign, bool]] = {}
+
+    def assign(a: ir.Assign) -> tuple[ir.Assign, bool]:
+        """The rewritten assignment (made once: the sections share Assign objects), and whether
+        its value is the same all run."""
+        found = done.get(id(a))
+        if found is None:
+            expr, same = _tree(a.expr, steady)
+            pieces = []
+            for p in a.pieces:
+                pexpr, psame = _tree(p.expr, steady)
+                pieces.append(dataclasses.replace(p, expr=pexpr))
+                same = same and psame
+            found = done[id(a)] = (dataclasses.replace(a, expr=expr, pieces=tuple(pieces)), same)
+        return found
+
+    rates = []
     for a in program.rates:  # in evaluation order: what an assignment reads is decided before it
-        if all(_tree(n, steady)[1] for n in (a.expr, *(p.expr for p in a.pieces))):
+        new, same = assign(a)
+        rates.append(new)
+        if same:
             steady.add(a.name)
-    done: dict[int, ir.Assign] = {}
-
-    def assign(a: ir.Assign) -> ir.Assign:
-        new = done.get(id(a))
-        if new is None:
-            pieces = tuple(dataclasses.replace(p, expr=_tree(p.expr, steady)[0]) for p in a.pieces)
-            new = done[id(a)] = dataclasses.replace(a, expr=_tree(a.expr, steady)[0], pieces=pieces)
-        return new
-
     return dataclasses.replace(
         program,
-        init=[assign(a) for a in program.init],
-        init_states=[assign(a) for a in program.init_states],
-        rates=[assign(a) for a in program.rates],
+        init=[assign(a)[0] for a in program.init],
+        init_states=[assign(a)[0] for a in program.init_states],
+        rates=rates,
         states=[dataclasses.replace(s, derivative=_tree(s.derivative, steady)[0]) for s in program.states],
     )
 
