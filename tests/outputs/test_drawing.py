@@ -56,7 +56,10 @@ def ctrl_c():
 
 
 def write_pid(path: Path) -> None:
-    path.write_text(str(os.getpid()))
+    """Leave this process's pid in `path`, whole or not at all (a job stopped mid-write leaves none)."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(str(os.getpid()))
+    os.replace(part, path)
 
 
 def slow(path: Path) -> None:
