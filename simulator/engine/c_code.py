@@ -369,6 +369,9 @@ class _Gen:
         if isinstance(node, ir.Pow):
             return self.power(node, env, ctx)
         if isinstance(node, ir.Compare):
+            at = ir.time_comparison(node)
+            if at:
+                return f"{c_parts.TIME_OPS[at[0]]}(t, {self.ex(at[1], env, ctx)}, w->side)"
             return f"({self.ex(node.a, env, ctx)} {node.op} {self.ex(node.b, env, ctx)})"
         if isinstance(node, ir.Call):
             return "(" + FUNCTIONS[node.fn].scalar.format(*(self.ex(a, env, ctx) for a in node.args)) + ")"
@@ -460,7 +463,7 @@ class _Gen:
         lines += [f"  double {f}[{max(w, 1) * self.L}];" for f, w in
                   [("C", self.n_p), ("S", self.n_state), ("D", self.n_state), ("Y0", self.n_state),
                    ("A", self.n_state)] + self.fields]
-        lines += ["} work_t;", ""]
+        lines += ["  int side;  /* the side of t for comparisons of the time: c_parts.STAGE_SIDES */", "} work_t;", ""]
         lines += ["/* the functions of every part */"] + [_SIGNATURE.format(f) + ";" for f in self.packed] + [""]
         head = lines
         lines = ["/* the first nl lanes of `width` elements from src to o + col, o + stride, ... */",
@@ -475,7 +478,12 @@ class _Gen:
                   f"{I1}double t = start;", f"{I1}const double *ts = TS;", f"{I1}const double h = dt / 2.0;",
                   f"{I1}const int rk4 = method == {c_parts.METHOD_CODES['rk4']}, "
                   f"heun = method == {c_parts.METHOD_CODES['heun']};",
-                  f"{I1}const int64_t stride = (n_steps / save_every + 1) * n_out;  /* one run's rows */"]
+                  f"{I1}const int64_t stride = (n_steps / save_every + 1) * n_out;  /* one run's rows */",
+                  f"{I1}/* the side of each stage's time, by method code (c_parts.STAGE_SIDES) */",
+                  f"{I1}static const int side_of[{len(c_parts.METHOD_CODES)}][4] = {{"
+                  + ", ".join("{" + ", ".join(map(str, c_parts.STAGE_SIDES[m])) + "}"
+                              for m, _ in sorted(c_parts.METHOD_CODES.items(), key=lambda kv: kv[1])) + "};",
+                  f"{I1}w->side = 0;  /* initial values at the start time itself */"]
         lines += tables
         lines += [I1 + c for c in const_calls + init_calls]
         lines += [f"{I1}/* the initial state */", f"{I1}urbsd_init_state(w, t, dt, ts);"]
@@ -484,6 +492,7 @@ class _Gen:
             f"{I1}for (int64_t step = 0; ; step++) {{",
             f"{I2}const double t0 = start + (double)step * dt;",
             f"{I2}for (int stage = 0; stage < (rk4 ? 4 : heun ? 2 : 1); stage++) {{",
+            f"{I3}w->side = side_of[method][stage];",
             f"{I3}if (stage == 0) {{ t = t0; ts = TS + (rk4 ? 3 * step : heun ? 2 * step : step) * n_ts; }}",
             f"{I3}else {{",
             f"{I3}  const double c = stage == 3 || heun ? dt : h;",

@@ -8,12 +8,18 @@ from __future__ import annotations
 import math
 
 #: bumped whenever the kernel's calling convention or its generated code's meaning changes
-#: (2: method code 2, Heun's method)
-KERNEL_VERSION = "2"
+#: (2: method code 2, Heun's method; 3: comparisons of the time on a side of each stage)
+KERNEL_VERSION = "3"
 #: the integration method's code in `urbsd_run(..., method, ...)`
 METHOD_CODES = {"euler": 0, "rk4": 1, "heun": 2}
 #: rows of the time-series table TS per step: the distinct times the method's stages read
 TS_ROWS = {"euler": 1, "heun": 2, "rk4": 3}
+#: the side of each stage's time at which a comparison of the time is evaluated (ir.time_comparison):
+#: RK4 and Heun just after the step's start and just before its end, so that a switch at a step
+#: boundary acts from the next step on, whole; Euler at the time itself, as Vensim and PySD
+STAGE_SIDES = {"euler": (0,), "heun": (1, -1), "rk4": (1, 0, 0, -1)}
+#: C helper of each comparison op: `time op x` on a side of t
+TIME_OPS = {"<": "t_lt", "<=": "t_le", ">": "t_gt", ">=": "t_ge", "==": "t_eq", "!=": "t_ne"}
 #: the arguments of the kernel function, in order (engine.kernel passes them with ctypes)
 SIGNATURE = ("int urbsd_run(const double *P0, int64_t n_p, const double *PV, const int64_t *pv_cols, "
              "int64_t n_pv, int64_t n_runs, const double *TS, int64_t n_ts, double start, double dt, "
@@ -46,7 +52,11 @@ def header(name: str, lanes: int, lookups: dict[str, tuple[tuple[float, ...], tu
              "/* np.maximum / np.minimum: NaN in either argument gives NaN */",
              "static inline double mx(double a, double b) { return (a >= b || a != a) ? a : b; }",
              "static inline double mn(double a, double b) { return (a <= b || a != a) ? a : b; }",
-             "static inline double sq(double a) { return a * a; }", ""]
+             "static inline double sq(double a) { return a * a; }", "",
+             "/* `time op x` on a side of t (-1 just before t, 0 at t, +1 just after): ir.time_comparison */"]
+    lines += [f"static inline int {f}(double t, double x, int s) {{ return t != x ? t {op} x : s {op} 0; }}"
+              for op, f in TIME_OPS.items()]
+    lines += [""]
     for table, (xs, ys) in lookups.items():
         lines += lookup(table, xs, ys)
     return lines

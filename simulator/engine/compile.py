@@ -9,8 +9,10 @@ backend-neutral part. `compile_model(spec)` then hands the Program to the numpy 
 (`numpy_code`), which writes two vectorized functions:
 
 - `init(t, C, dt)` returns the initial state;
-- `rates(t, C, S, dt)` returns the derivative of every state and the value of every flow
-  and auxiliary (`dt` is the time step, which Vensim's STEP uses).
+- `rates(t, C, S, dt, side)` returns the derivative of every state and the value of every flow
+  and auxiliary (`dt` is the time step, which Vensim's STEP uses; `side` -1, 0 or +1 says
+  whether a comparison of the time is made just before t, at t or just after it:
+  ir.time_comparison).
 
 Both work on arrays with a leading run axis, so one call serves one run or 100,000. The
 generated source (`model.source`, or `urbsd docs --generated`) names above each line the

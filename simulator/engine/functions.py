@@ -107,7 +107,10 @@ BUILTINS_TABLE: tuple[Builtin, ...] = (
     Builtin("if_then_else", (Param("condition", CONDITION), Param("a"), Param("b")), ELEMENTWISE,
             "a where the condition holds, else b (a comparison <, <=, >, >=, ==, != or a number, true if not 0)",
             "branches", "IF THEN ELSE({0}, {1}, {2})", "(IF {0} THEN {1} ELSE {2})",
-            "np.where({0}, {1}, {2})", "{0} ? {1} : {2}"),
+            "np.where({0}, {1}, {2})", "{0} ? {1} : {2}",
+            note="A comparison of time itself switches at its value: RK4 and Heun read it just after a step's "
+                 "start and just before its end, so a switch on the step grid acts from that step on "
+                 "(docs/model-format.md); Euler reads it at the time, as written (Vensim, PySD)."),
     Builtin("step", (Param("height"), Param("t0", TIME, words="time")), ELEMENTWISE,
             "0 before t0, then height; on once time + dt/2 > t0, so an off-grid t0 switches at the nearest step "
             "(as Vensim)", "first",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.engine.c_parts import TS_ROWS
+from simulator.engine.c_parts import STAGE_SIDES, TS_ROWS
 from simulator.engine.compile import CompiledModel
 from simulator.engine.series import TimeSeries
 from simulator.engine.stability import check_step
@@ -107,13 +107,14 @@ def simulate(
     consts = _consts_at(model, static, series)
     data = {n: np.empty((n_runs, n_save) + model.shapes[n]) for n in names}
     stock_set = set(model.states)
+    sides = STAGE_SIDES[method]
 
     with np.errstate(divide="ignore", invalid="ignore"):
         state = {k: np.broadcast_to(v, (n_runs,) + model.shapes[k]).astype(float, copy=True)
                  for k, v in model.init(start, consts(start), dt).items()}
         for step in range(n_steps + 1):
             t = start + step * dt
-            d1, values = model.rates(t, consts(t), state, dt)
+            d1, values = model.rates(t, consts(t), state, dt, sides[0])
             if step % save_every == 0:
                 j = step // save_every
                 for n in names:
@@ -201,15 +202,16 @@ def _kernel_run(model: CompiledModel, kernel, given: dict[str, np.ndarray], seri
 
 
 def _heun(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:
-    k2, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k1[k] for k in y}, dt)
+    k2, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k1[k] for k in y}, dt, STAGE_SIDES["heun"][1])
     return {k: y[k] + dt / 2 * (k1[k] + k2[k]) for k in y}
 
 
 def _rk4(model: CompiledModel, consts, y: dict, k1: dict, t: float, dt: float) -> dict:
     h = dt / 2
-    k2, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k1[k] for k in y}, dt)
-    k3, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k2[k] for k in y}, dt)
-    k4, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k3[k] for k in y}, dt)
+    _, s2, s3, s4 = STAGE_SIDES["rk4"]
+    k2, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k1[k] for k in y}, dt, s2)
+    k3, _ = model.rates(t + h, consts(t + h), {k: y[k] + h * k2[k] for k in y}, dt, s3)
+    k4, _ = model.rates(t + dt, consts(t + dt), {k: y[k] + dt * k3[k] for k in y}, dt, s4)
     return {k: y[k] + dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]) for k in y}
 
 

@@ -12,6 +12,7 @@ its `numpy` template in `functions.FUNCTIONS`. This is the reference backend: an
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ from simulator.engine.functions import FUNCTIONS
 def build(program: ir.Program, name: str) -> tuple[str, dict[str, Any]]:
     """The source of `init` and `rates`, and the namespace they were executed in."""
     text = source(program)
-    namespace: dict[str, Any] = {"np": np, "spread": spread, "assemble": assemble, "shift": shift}
+    namespace: dict[str, Any] = {"np": np, "spread": spread, "assemble": assemble, "shift": shift,
+                                 "at_time": at_time}
     for lname, (xs, ys) in program.lookups.items():
         namespace[f"lk_{lname}"] = _lookup(np.asarray(xs, float), np.asarray(ys, float))
     exec(compile(text, f"<model {name}>", "exec"), namespace)
@@ -33,7 +35,7 @@ def build(program: ir.Program, name: str) -> tuple[str, dict[str, Any]]:
 def source(program: ir.Program) -> str:
     """The generated Python source of a program."""
     g = _Generator(program)
-    lines = ['def init(t, C, dt=0.0):',
+    lines = ['def init(t, C, dt=0.0, side=0):',
              '    """The state at the start time t: stocks, then hidden SMOOTH/DELAY3 stocks."""']
     lines += g.constants()
     lines.append("    # ================================================================ initial values")
@@ -45,8 +47,9 @@ def source(program: ir.Program) -> str:
             lines.append(f"        # {_comment(a.text)}")
         lines.append(f"        '{a.name}': {g.expr(a.expr)},")
     lines += ["    }", "", "",
-              'def rates(t, C, S, dt=0.0):',
-              '    """(D, V) at time t: the derivative of every state, the value of every flow and auxiliary."""']
+              'def rates(t, C, S, dt=0.0, side=0):',
+              '    """(D, V) at time t (on `side` of it: ir.time_comparison): the derivative of every state, '
+              'the value of every flow and auxiliary."""']
     lines += g.constants()
     lines.append("    # ---------------------------------------------------------------- state")
     lines += [f"    v_{s.name} = S['{s.name}']" for s in program.states]
@@ -80,6 +83,16 @@ def assemble(shape: tuple[int, ...], default: Any, *pieces: tuple[tuple[slice, .
     for index, value in pieces:
         out[(slice(None),) + (index if isinstance(index, tuple) else (index,))] = value
     return out
+
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+        "!=": operator.ne}
+
+
+def at_time(t: float, x: Any, side: int, op: str) -> Any:
+    """`time op x` on a side of t (ir.time_comparison): t op x where t differs from x, else side op 0."""
+    f = _OPS[op]
+    return np.where(t != x, f(t, x), f(side, 0))
 
 
 def shift(x: np.ndarray, axis: int) -> np.ndarray:
@@ -165,6 +178,9 @@ class _Generator:
         if isinstance(node, ir.Pow):
             return f"({self._expr(node.base)} ** {self._expr(node.exponent)})"
         if isinstance(node, ir.Compare):
+            at = ir.time_comparison(node)
+            if at:
+                return f"at_time(t, {self._expr(at[1])}, side, {at[0]!r})"
             return f"({self._expr(node.a)} {node.op} {self._expr(node.b)})"
         if isinstance(node, ir.Call):
             return FUNCTIONS[node.fn].numpy.format(*(self._expr(a) for a in node.args))

@@ -52,4 +52,4 @@ def test_docs_functions_and_generated_commands(tmp_path, capsys):
     for section in ("initial values", "rates", "outputs"):
         assert any(line.strip().startswith("# ====") and line.endswith(section) for line in lines), section
     assert main(["docs", "--generated"]) == 0
-    assert capsys.readouterr().out.count("def rates(t, C, S, dt=0.0):") == 1
+    assert capsys.readouterr().out.count("def rates(t, C, S, dt=0.0, side=0):") == 1
