@@ -7,8 +7,8 @@ per run of a batch of N runs (the migration rate `rural_to_town_rate` varied by 
 dt 0.5, Heun at dt 0.5 and RK4 at dt 1, R rounds alternated in this process, best round, one
 core, each against RK4 at dt 0.5. Then Heun and RK4 at dt 0.5 against solve_ivp on every bundled
 scenario and at three corners of the levers: `central_city_pull` at its upper bound, every lever
-at its upper bound, every lever at its lower bound. Why the model runs RK4 at dt 0.5: README.md,
-*Why RK4 at dt 0.5*.
+at its upper bound, every lever at its lower bound. Why the model runs Heun at dt 0.5: README.md,
+*Why Heun at dt 0.5*.
 
 Run: python benchmarks/time_step.py [N] [R]   (defaults 10000 runs, 3 rounds)
 """

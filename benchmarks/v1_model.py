@@ -4,14 +4,14 @@ Issue #12 asked for at most 40 us per run, amortized on one core over 100,000 ru
 of SDEverywhere's compiled C (117 us) on the same model": the model then shipped, v1 (kept as
 benchmarks/models/pingliang-v1.yaml; its numpy path's figure in the issue, 161 us per run,
 checks that this is the same work). The shipped model is now v2: more state, a longer run
-(2010-2035) and RK4 (four rate evaluations per step). This prints, in one process on one core,
+(2010-2035) and Heun's method (two rate evaluations per step). This prints, in one process on one core,
 for both models: 100,000 runs on the kernel in one batch (v1) or a batch of N (v2), and a batch
 of N on the numpy path; per run, the ratio, and the cost per rate evaluation and state element
 (the work each run does: its steps times its method's evaluations, times the elements of its
 stocks), so the two models compare. A third row runs v2 by Euler at its own step: the method v1
 ran, and the only one a Vensim export carries and SDEverywhere integrates by (docs/export.md);
 its results are not the shipped model's (Euler at dt 0.5 misses the 0.02 pp accuracy criterion;
-README.md, *Why RK4 at dt 0.5*), so it only says what the same method costs on the larger model.
+README.md, *Why Heun at dt 0.5*), so it only says what the same method costs on the larger model.
 Every bounded scalar constant is drawn uniformly inside its bounds (as benchmarks/throughput.py).
 
 Run: python benchmarks/v1_model.py [N] [R]   (defaults 5000, best of 3)
