@@ -98,7 +98,7 @@ def time_comparison(node: Compare) -> tuple[str, Node] | None:
     Such a comparison is evaluated on a side: the time t + side * epsilon, for side -1 (just
     before t), 0 (at t) or +1 (just after t), so `t != x ? t op x : side op 0`. RK4 and Heun
     evaluate a step's first stage just after its start and the last just before its end, so a
-    switch at a step boundary falls between steps, not inside one (`integrate.SIDES`)."""
+    switch at a step boundary falls between steps, not inside one (`c_parts.STAGE_SIDES`)."""
     if isinstance(node.a, Time) and not isinstance(node.b, Time):
         return node.op, node.b
     if isinstance(node.b, Time) and not isinstance(node.a, Time):
