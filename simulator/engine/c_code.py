@@ -480,7 +480,8 @@ class _Gen:
                   f"heun = method == {c_parts.METHOD_CODES['heun']};",
                   f"{I1}const int64_t stride = (n_steps / save_every + 1) * n_out;  /* one run's rows */",
                   f"{I1}/* the side of each stage's time, by method code (c_parts.STAGE_SIDES) */",
-                  f"{I1}static const int side_of[{len(c_parts.METHOD_CODES)}][4] = {{"
+                  f"{I1}static const int side_of[{len(c_parts.METHOD_CODES)}]"
+                  f"[{max(map(len, c_parts.STAGE_SIDES.values()))}] = {{"
                   + ", ".join("{" + ", ".join(map(str, c_parts.STAGE_SIDES[m])) + "}"
                               for m, _ in sorted(c_parts.METHOD_CODES.items(), key=lambda kv: kv[1])) + "};",
                   f"{I1}w->side = 0;  /* initial values at the start time itself */"]
