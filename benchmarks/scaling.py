@@ -8,9 +8,13 @@ perceived through a `smooth` per county x age. Its state is 3 x 7 x ages element
 grows 18-fold from 1 to 18 age groups.
 
 Prints (nothing here is a test): for each size, the state elements, the kernel's per-run cost
-in a batch of N runs (each run its own migration rate; RK4 at dt 0.5 over 2010-2035, like the
-shipped model; best of R; one core), that cost per state element, and both against the
-1-age-group model. Linear growth means the per-element cost stays about flat.
+in a batch of N runs (each run its own migration rate; over 2010-2035 by the shipped model's
+method and step, read from its time block; best of R; one core), that cost per state element,
+and both against the 1-age-group model. Linear growth means the per-element cost stays about
+flat. The same table follows for kernels built with one run at a time instead of
+`c_code.LANES` side by side: the lanes multiply the values an evaluation of the rates holds
+(each value has a last axis of lanes), so the two tables show whether the cost grows with the
+values held or with the work.
 
 Run: python benchmarks/scaling.py [N] [R]   (defaults 5000 runs, best of 3)
 """
@@ -37,7 +41,15 @@ def _el(unit: str, **fields) -> dict:
     return {"unit": unit, "label": {"zh": "测试", "en": "benchmark"}, **fields}
 
 
-def model_dict(ages: int) -> dict:
+def shipped_time() -> tuple[str, float]:
+    """The shipped model's integration method and time step, which the benchmark models take."""
+    from simulator.scenario.resolve import load_scenario
+
+    t = load_scenario().spec.time
+    return t.method, t.dt
+
+
+def model_dict(ages: int, method: str = "heun", dt: float = 0.5) -> dict:
     """The benchmark model with `ages` age groups of equal width (estimate: made-up numbers)."""
     groups = [f"g{i}" for i in range(ages)]
     last = groups[-1]
@@ -49,7 +61,7 @@ def model_dict(ages: int) -> dict:
     return {
         "name": f"scaling_{ages}",
         "doc": "Benchmark model (benchmarks/scaling.py): made-up numbers.",
-        "time": {"start": 2010, "stop": 2035, "dt": 0.5, "saveper": 1, "method": "rk4"},
+        "time": {"start": 2010, "stop": 2035, "dt": dt, "saveper": 1, "method": method},
         "dimensions": {"county": {"elements": COUNTIES}, "age": {"elements": groups, "ordered": True}},
         "constants": {
             "initial_rural": _el("person", dims=["county", "age"], value_dims=["age"],
@@ -96,12 +108,12 @@ def model_dict(ages: int) -> dict:
     }
 
 
-def load(ages: int, folder: Path):
+def load(ages: int, folder: Path, method: str, dt: float):
     from simulator.engine.compile import compile_model
     from simulator.engine.load import load_model
 
     path = folder / f"scaling_{ages}.yaml"
-    path.write_text(yaml.safe_dump(model_dict(ages), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.safe_dump(model_dict(ages, method, dt), allow_unicode=True, sort_keys=False), encoding="utf-8")
     return compile_model(load_model(path))
 
 
@@ -126,25 +138,37 @@ def main(n: int = 5000, repeats: int = 3) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores; "
           f"{platform.processor() or platform.machine()}; Python {sys.version.split()[0]}")
-    print(f"7 counties x A age groups, rural + urban + smooth = 21 x A state elements; RK4 dt 0.5, 2010-2035; "
-          f"batch of {n:,} runs, best of {repeats}, kernel, one core")
-    from simulator.engine.c_code import generate
+    l1d = Path("/sys/devices/system/cpu/cpu0/cache/index0/size")  # Linux: the first-level data cache
+    if l1d.exists():
+        print(f"first-level data cache per core: {l1d.read_text().strip()}B (the workspace is what one kernel "
+              f"call reads and writes in each evaluation of the rates, and more)")
+    method, dt = shipped_time()
+    print(f"7 counties x A age groups, rural + urban + smooth = 21 x A state elements; {method} dt {dt:g} "
+          f"(the shipped model's), 2010-2035; batch of {n:,} runs, best of {repeats}, kernel, one core")
+    import functools
 
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for ages in AGE_GROUPS:
-            model = load(ages, Path(tmp))
-            state = generate(model.program, frozenset(), model.spec.name).n_state  # stocks + the smooth's
-            us, compile_s = per_run_us(model, n, repeats)
-            rows.append((ages, state, us, compile_s))
-    a0, s0, u0, _ = rows[0]
-    print(f"\n{'age groups':>10} {'state':>6} {'us/run':>9} {'ns/run/element':>15} {'state x':>8} {'cost x':>7} "
-          f"{'first load+compile s':>21}")
-    for ages, state, us, compile_s in rows:
-        print(f"{ages:>10} {state:>6} {us:>9.1f} {1000 * us / state:>15.1f} {state / s0:>8.1f} {us / u0:>7.1f} "
-              f"{compile_s:>21.2f}")
+    import simulator.engine.kernel as K
+    from simulator.engine.c_code import LANES, generate
+
+    for lanes in (LANES, 1):
+        K.generate = functools.partial(generate, lanes=lanes)  # the kernels built from here on
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for ages in AGE_GROUPS:
+                model = load(ages, Path(tmp), method, dt)
+                source = generate(model.program, frozenset(), model.spec.name, lanes=lanes)
+                us, compile_s = per_run_us(model, n, repeats)
+                rows.append((ages, source.n_state, us, compile_s, source.workspace * 8 / 1024))  # stocks + smooth's
+        a0, s0, u0, _, _ = rows[0]
+        what = "as shipped" if lanes == LANES else "for comparison: what the vector instructions buy at each size"
+        print(f"\n{lanes} run{'s' if lanes > 1 else ''} side by side ({what})")
+        print(f"{'age groups':>10} {'state':>6} {'us/run':>9} {'ns/run/element':>15} {'state x':>8} {'cost x':>7} "
+              f"{'workspace KiB':>14} {'first load+compile s':>21}")
+        for ages, state, us, compile_s, kib in rows:
+            print(f"{ages:>10} {state:>6} {us:>9.1f} {1000 * us / state:>15.1f} {state / s0:>8.1f} {us / u0:>7.1f} "
+                  f"{kib:>14.1f} {compile_s:>21.2f}")
+    K.generate = generate
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
 
 if __name__ == "__main__":
     main(*(int(a) for a in sys.argv[1:3]))

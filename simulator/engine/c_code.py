@@ -96,6 +96,8 @@ class KernelSource:
     parts: int = 1
     hoisted: int = 0
     lines: int = 0
+    #: doubles in the workspace (`work_t`: constants, state, stage arrays, every value; all lanes)
+    workspace: int = 0
 
 
 def generate(program: ir.Program, series: frozenset[str] = frozenset(), name: str = "",
@@ -459,10 +461,9 @@ class _Gen:
         save_calls = self.pack(save_blocks, "recorded only", functions)
 
         lines = c_parts.header(self.name, self.L, self.p.lookups)
-        lines += ["typedef struct {"]
-        lines += [f"  double {f}[{max(w, 1) * self.L}];" for f, w in
-                  [("C", self.n_p), ("S", self.n_state), ("D", self.n_state), ("Y0", self.n_state),
-                   ("A", self.n_state)] + self.fields]
+        fields = [("C", self.n_p), ("S", self.n_state), ("D", self.n_state), ("Y0", self.n_state),
+                  ("A", self.n_state)] + self.fields
+        lines += ["typedef struct {"] + [f"  double {f}[{max(w, 1) * self.L}];" for f, w in fields]
         lines += ["  int side;  /* the side of t for comparisons of the time: c_parts.STAGE_SIDES */", "} work_t;", ""]
         lines += ["/* the functions of every part */"] + [_SIGNATURE.format(f) + ";" for f in self.packed] + [""]
         head = lines
@@ -534,7 +535,8 @@ class _Gen:
                             constants={c: (o, self.width(p.constants[c])) for c, o in self.coff.items()},
                             n_p=self.n_p, series={c: (o, self.width(p.constants[c])) for c, o in self.toff.items()},
                             n_ts=self.n_ts, recorded=recorded, widths=widths, n_state=self.n_state,
-                            lanes=self.L, parts=len(groups), hoisted=len(self.hoist_code), lines=len(lines))
+                            lanes=self.L, parts=len(groups), hoisted=len(self.hoist_code), lines=len(lines),
+                            workspace=sum(max(w, 1) for _, w in fields) * self.L)
 
     def init_section(self, indent: str) -> list[list[str]]:
         """Initial values at t = start: only what the states' initial values need (blocks of

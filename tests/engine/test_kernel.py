@@ -231,6 +231,18 @@ def test_constants_only_expressions_are_computed_once_per_run(compiled):
     assert "sum over county" in once
 
 
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_the_workspace_size_is_what_the_compiler_lays_out(compiled, lanes):
+    """KernelSource.workspace (benchmarks/scaling.py prints it) counts every double of work_t:
+    the C compiler places the field after the doubles, `side`, at 8 bytes times that count."""
+    src = generate(compiled("county_age").program, lanes=lanes)
+    check = src.text + f'\n#include <stddef.h>\n_Static_assert(offsetof(work_t, side) == {8 * src.workspace}, "ws");\n'
+    done = subprocess.run([K.find_compiler().path, "-fsyntax-only", "-x", "c", "-"], input=check,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert src.workspace == lanes * generate(compiled("county_age").program, lanes=1).workspace
+
+
 # --------------------------------------------------------------------------- cache and fallbacks
 
 
