@@ -96,6 +96,13 @@ fs.writeFileSync(outFile, JSON.stringify({ seconds: best, series: out }))
 """
 
 
+def node(args: list[str], folder: Path) -> None:
+    """Run a Node script in `folder`; its error output if it fails."""
+    done = subprocess.run(["node", *args], cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"node {args[0]} failed:\n{done.stderr[-2000:]}")
+
+
 def install(folder: Path) -> None:
     """SDEverywhere's compiler and runtime, from the npm registry, into `folder`."""
     (folder / "package.json").write_text(json.dumps({"name": "urbsd-sde-bench", "private": True, "type": "module",
@@ -119,14 +126,12 @@ def sde_runs(folder: Path, label: str, spec, params: dict[str, np.ndarray], reps
     (folder / f"{label}.json").write_text(json.dumps({"inputVarNames": names, "outputVarNames": [OUTPUT]}))
     build = folder / f"build_{label}"
     build.mkdir()
-    subprocess.run(["node", "generate.mjs", str(mdl), f"{label}.json", str(build)], cwd=folder, check=True,
-                   capture_output=True)
+    node(["generate.mjs", str(mdl), f"{label}.json", str(build)], folder)
     n = len(next(iter(params.values())))
     values = np.column_stack([params[k] for k in names]).ravel().tolist()
     (folder / f"{label}_in.json").write_text(json.dumps({"n": n, "k": len(names), "values": values}))
     out = folder / f"{label}_out.json"
-    subprocess.run(["node", "run.mjs", str(build / f"{label}.js"), f"{label}_in.json", str(out), str(reps)],
-                   cwd=folder, check=True, capture_output=True)
+    node(["run.mjs", str(build / f"{label}.js"), f"{label}_in.json", str(out), str(reps)], folder)
     got = json.loads(out.read_text())
     return got["seconds"] / n, np.array(got["series"], dtype=float)
 
@@ -148,9 +153,9 @@ def main() -> None:
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     if not (shutil.which("node") and shutil.which("npm")):
         raise SystemExit("this benchmark needs node and npm (e.g. apt-get install nodejs npm)")
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores; "
-          f"Node {node}; {', '.join(f'{k}@{v}' for k, v in PACKAGES.items())}")
+          f"Node {version}; {', '.join(f'{k}@{v}' for k, v in PACKAGES.items())}")
     print(f"batches of {n:,} runs, best of {reps}, one core; every bounded scalar constant drawn uniformly")
     rows = []
     with tempfile.TemporaryDirectory(prefix="urbsd-sde-") as tmp:
@@ -164,7 +169,9 @@ def main() -> None:
             sde, sde_rate = sde_runs(folder, label, spec, params, reps)
             euler, euler_rate = urbsd_runs(model, params, "euler", reps)
             own, _ = urbsd_runs(model, params, t.method, reps)
-            diff = float(np.max(np.abs(sde_rate - euler_rate[:, :sde_rate.shape[1]])))
+            if sde_rate.shape != euler_rate.shape:
+                raise SystemExit(f"{label}: SDEverywhere saved {sde_rate.shape} values, urbsd {euler_rate.shape}")
+            diff = float(np.max(np.abs(sde_rate - euler_rate)))
             rows.append((label, spec.sha256[:12], t, len(params), sde, euler, own, diff))
     print(f"\n{'model':5s} {'sha256':12s} {'own method':14s} {'inputs':>6s} {'SDE JS (Euler) us':>18s} "
           f"{'urbsd Euler us':>15s} {'urbsd own us':>13s} {'SDE/urbsd Euler':>16s} {'SDE/urbsd own':>14s} "
