@@ -23,8 +23,8 @@ from simulator.engine.timestep import check_horizon, steps_per_save
 #: Euler (one rate evaluation per step), Heun (two: the trapezoid of Euler's predictor, second
 #: order) and classical RK4 (four)
 METHODS = ("euler", "heun", "rk4")
-#: rate evaluations per step of each method
-STAGES = {"euler": 1, "heun": 2, "rk4": 4}
+#: rate evaluations per step of each method: one per stage
+STAGES = {m: len(sides) for m, sides in STAGE_SIDES.items()}
 #: "auto": the kernel if a C compiler is found, else numpy (after a one-line notice)
 BACKENDS = ("auto", "kernel", "numpy")
 
